@@ -1,0 +1,158 @@
+"""The corpus table: the one shape every stage agrees on.
+
+A corpus is a :class:`pandas.DataFrame` with the string columns of
+:data:`CORPUS_COLUMNS` (empty string, never NaN, where a field is unknown),
+plus an optional ``split`` column (``train`` / ``val`` / ``test``) when the
+corpus ships predefined splits. The :class:`Task` travels with it: the label
+set, the headline metric and which labels that metric averages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from stance.errors import DataError
+
+CORPUS_COLUMNS: tuple[str, ...] = ("id", "text", "title", "target", "label", "group", "source", "date")
+#: Columns a model sees at fit and predict time (the rest are bookkeeping).
+MODEL_INPUT_COLUMNS: tuple[str, ...] = ("text", "title", "target")
+SPLIT_VALUES: frozenset[str] = frozenset({"train", "val", "test"})
+
+
+@dataclass(frozen=True)
+class Task:
+    """What is predicted and how it is scored.
+
+    Parameters
+    ----------
+    name:
+        Short task name, e.g. ``"ru_us_rapprochement"``.
+    labels:
+        The label set, in a fixed order (report tables and probability columns follow it).
+    metric:
+        Headline metric: ``"macro_f1"`` or ``"f_avg"`` (SemEval-2016: mean F1 of ``metric_labels``).
+    metric_labels:
+        Labels the headline metric averages; empty means all labels.
+    """
+
+    name: str
+    labels: tuple[str, ...]
+    metric: str = "macro_f1"
+    metric_labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(set(self.labels)) != len(self.labels) or not self.labels:
+            raise DataError(f"task {self.name!r}: labels must be unique and non-empty, got {self.labels}")
+        unknown = set(self.metric_labels) - set(self.labels)
+        if unknown:
+            raise DataError(f"task {self.name!r}: metric_labels {sorted(unknown)} not in labels {self.labels}")
+        if self.metric not in {"macro_f1", "f_avg", "accuracy"}:
+            raise DataError(f"task {self.name!r}: unknown metric {self.metric!r} (macro_f1, f_avg, accuracy)")
+
+    @property
+    def averaged_labels(self) -> tuple[str, ...]:
+        return self.metric_labels or self.labels
+
+
+@dataclass
+class Corpus:
+    """A loaded corpus: the table, its task and where it came from."""
+
+    name: str
+    frame: pd.DataFrame
+    task: Task
+    #: Files read, for provenance (absolute paths as strings).
+    files: list[str] = field(default_factory=list)
+    #: Extra facts for the report (e.g. rows dropped while loading and why).
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.frame = validate_table(self.frame, self.task, where=self.name)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over the table's content: same rows, same fingerprint, whatever the files."""
+        return fingerprint_frame(self.frame)
+
+    @property
+    def has_predefined_split(self) -> bool:
+        return "split" in self.frame.columns
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def fingerprint_frame(frame: pd.DataFrame) -> str:
+    """Stable content hash of a table (column names, order and values)."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest.update(row_hashes.tobytes())
+    return digest.hexdigest()
+
+
+def validate_table(frame: pd.DataFrame, task: Task, where: str = "corpus") -> pd.DataFrame:
+    """Check and normalise a corpus table; raise :class:`DataError` naming what is wrong.
+
+    Missing optional columns are added as empty strings; ``id``, ``text`` and
+    ``label`` must be present. Labels outside the task's label set are reported
+    with the first offending row.
+    """
+    missing = [c for c in ("id", "text", "label") if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{where}: missing column(s) {missing}; columns present: {list(frame.columns)}"
+        )
+    if frame.empty:
+        raise DataError(f"{where}: the corpus has no rows")
+    out = frame.copy()
+    for column in CORPUS_COLUMNS:
+        if column not in out.columns:
+            out[column] = ""
+        out[column] = out[column].fillna("").astype(str)
+    bad = ~out["label"].isin(task.labels)
+    if bad.any():
+        position = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"{where}: row {position} (id {out['id'].iloc[position]!r}) has label "
+            f"{out['label'].iloc[position]!r}, expected one of {list(task.labels)} "
+            f"({int(bad.sum())} such rows)"
+        )
+    if "split" in out.columns:
+        bad_split = ~out["split"].isin(SPLIT_VALUES)
+        if bad_split.any():
+            position = int(bad_split.to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"{where}: row {position} has split {out['split'].iloc[position]!r}, "
+                f"expected one of {sorted(SPLIT_VALUES)}"
+            )
+    extra = [c for c in out.columns if c not in CORPUS_COLUMNS and c != "split"]
+    ordered = list(CORPUS_COLUMNS) + (["split"] if "split" in out.columns else []) + extra
+    return out[ordered].reset_index(drop=True)
+
+
+def model_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a pipeline sees (``text``, ``title``, ``target``) as a fresh frame."""
+    return frame.loc[:, list(MODEL_INPUT_COLUMNS)].reset_index(drop=True)
+
+
+def make_input(texts: Sequence[str] | str, titles: Sequence[str] | None = None,
+               target: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Build a model-input frame from raw texts (used at inference time)."""
+    if isinstance(texts, str):
+        texts = [texts]
+    texts = list(texts)
+    n = len(texts)
+    if titles is None:
+        titles = [""] * n
+    if target is None or isinstance(target, str):
+        targets = [target or ""] * n
+    else:
+        targets = list(target)
+    if not (len(titles) == len(targets) == n):
+        raise DataError(f"texts ({n}), titles ({len(titles)}) and targets ({len(targets)}) differ in length")
+    return pd.DataFrame({"text": texts, "title": list(titles), "target": targets}).astype(str)

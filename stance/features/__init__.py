@@ -1,0 +1,1 @@
+"""Feature transformers: each takes the model-input frame (text, title, target)."""

@@ -1,0 +1,1 @@
+"""Classifiers built from config, and saving / loading fitted pipelines safely."""
