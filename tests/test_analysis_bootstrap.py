@@ -105,3 +105,18 @@ def test_errors() -> None:
         bootstrap_ci([], [], "accuracy")
     with pytest.raises(ValueError, match="unknown metric"):
         get_metric("auc")
+
+
+def test_task_metric_matches_project_headline_score() -> None:
+    from stance.data.table import Task
+    from stance.evaluation.bootstrap import metric_for_task
+
+    task = Task("t", ("against", "favor", "neutral", "unrelated"))
+    y, p = _noisy(80, 0.5, 9)
+    keep = (y != "favor") & (p != "favor")  # a task label absent from this sample scores 0
+    y, p = y[keep], p[keep]
+    want = f1_score(y, p, labels=list(task.labels), average="macro", zero_division=0)
+    assert metric_for_task(task)(y, p) == pytest.approx(want)
+    assert metric_for_task({"metric": "macro_f1", "metric_labels": list(task.labels)})(
+        y, p
+    ) == pytest.approx(want)

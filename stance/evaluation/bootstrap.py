@@ -28,8 +28,10 @@ __all__ = [
     "accuracy",
     "bootstrap_ci",
     "bootstrap_distribution",
+    "f1_over",
     "f_avg",
     "get_metric",
+    "metric_for_task",
     "macro_f1",
     "paired_bootstrap",
 ]
@@ -98,8 +100,12 @@ macro_f1 = ConfusionMetric("macro_f1", _macro_f1)
 accuracy = ConfusionMetric("accuracy", _accuracy)
 
 
-def f_avg(average_labels: Sequence[str] = ("favor", "against")) -> ConfusionMetric:
-    """SemEval-2016 F_avg: mean F1 over ``average_labels`` (absent-and-unpredicted counts 0)."""
+def f1_over(average_labels: Sequence[str], name: str | None = None) -> ConfusionMetric:
+    """Mean F1 over a fixed label list; a label neither in gold nor predicted scores 0.
+
+    Same as sklearn's ``f1_score(labels=average_labels, average="macro", zero_division=0)``,
+    which is how the project scores headline macro-F1 (all task labels) and F_avg.
+    """
     wanted = tuple(average_labels)
 
     def _fn(cm: np.ndarray, labels: Sequence[str]) -> np.ndarray:
@@ -109,18 +115,38 @@ def f_avg(average_labels: Sequence[str] = ("favor", "against")) -> ConfusionMetr
         full[:, : len(cols)] = f1[:, cols]
         return full.mean(axis=1)
 
-    return ConfusionMetric(f"f_avg({', '.join(wanted)})", _fn)
+    return ConfusionMetric(name or f"f1_over({', '.join(wanted)})", _fn)
+
+
+def f_avg(average_labels: Sequence[str] = ("favor", "against")) -> ConfusionMetric:
+    """SemEval-2016 F_avg: mean F1 over ``average_labels`` (absent-and-unpredicted counts 0)."""
+    return f1_over(average_labels, name=f"f_avg({', '.join(average_labels)})")
 
 
 def get_metric(name: str, metric_labels: Sequence[str] | None = None) -> ConfusionMetric:
-    """The metric named in a task config (``macro_f1``, ``accuracy``, ``f_avg``)."""
+    """The metric named in a task config (``macro_f1``, ``accuracy``, ``f_avg``).
+
+    With ``metric_labels`` (e.g. a task's ``averaged_labels``), macro-F1 averages
+    over exactly those labels, matching :func:`stance.evaluation.metrics.headline_score`;
+    without, over the labels present in each sample (sklearn's default).
+    """
     if name == "macro_f1":
-        return macro_f1
+        return f1_over(metric_labels, "macro_f1") if metric_labels else macro_f1
     if name == "accuracy":
         return accuracy
     if name == "f_avg":
         return f_avg(tuple(metric_labels) if metric_labels else ("favor", "against"))
     raise ValueError(f"unknown metric {name!r}; expected macro_f1, accuracy or f_avg")
+
+
+def metric_for_task(task: Any) -> ConfusionMetric:
+    """The headline metric of a :class:`~stance.data.table.Task` or a metrics.json ``task`` dict."""
+    if isinstance(task, dict):
+        name = task.get("metric", "macro_f1")
+        labels = task.get("metric_labels") or task.get("labels")
+    else:
+        name, labels = task.metric, list(getattr(task, "averaged_labels", None) or task.labels)
+    return get_metric(name, labels)
 
 
 def _resolve(metric_fn: MetricLike) -> Callable[[Any, Any], float]:
