@@ -1,0 +1,372 @@
+"""Apply a saved model: the helper researchers use from a notebook or the shell.
+
+>>> import stance
+>>> model = stance.load("runs/2026-11-27/12-00-00")            # doctest: +SKIP
+>>> model.predict("Putin and Trump agreed to resume talks.")    # doctest: +SKIP
+'favor'
+>>> model.predict_proba(["...", "..."])                         # doctest: +SKIP
+>>> model.explain("Putin and Trump agreed to resume talks.")    # doctest: +SKIP
+
+The text cleaning lives inside the saved pipeline, so inference applies exactly
+what training applied. The model card says which target the model was trained
+on: a single-target model needs no ``target``; a multi-target one requires it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stance.data.table import make_input
+from stance.errors import ModelFileError, StanceError
+from stance.models.io import load_pipeline
+
+__all__ = ["StanceModel", "load", "MODEL_FILE", "CARD_FILE", "STATUS_OK"]
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "model_card.json"
+STATUS_OK = "ok"
+#: Lone surrogates are what undecodable bytes become under ``surrogateescape``.
+_SURROGATES = re.compile("[\udc80-\udcff]")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def load(path: str | Path, trusted: bool = False) -> StanceModel:
+    """Load a run directory (``model.skops`` + ``model_card.json``) or a model file.
+
+    ``trusted=True`` allows types outside the allow-list and pickle files; see
+    :func:`stance.models.io.load_pipeline`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        model_file = path / MODEL_FILE
+        if not model_file.is_file():
+            present = sorted(p.name for p in path.iterdir())[:20]
+            raise ModelFileError(
+                f"{path}: no {MODEL_FILE} in this directory (files present: {present}); "
+                "pass a finished run directory or a model file"
+            )
+        if not (path / "run.json").exists() and (path / "config.yaml").exists():
+            warnings.warn(f"{path}: no run.json - this run may not have finished", stacklevel=2)
+    elif path.is_file():
+        model_file = path
+    else:
+        raise ModelFileError(f"model not found: {path}")
+    pipeline = load_pipeline(model_file, trusted=trusted)
+    card = _read_card(model_file.parent / CARD_FILE)
+    return StanceModel(pipeline, card, source=model_file)
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: unreadable model card ({exc})") from exc
+    if not isinstance(card, dict):
+        raise ModelFileError(f"{path}: model card must be a JSON object")
+    return card
+
+
+class StanceModel:
+    """A fitted pipeline plus its model card.
+
+    Attributes
+    ----------
+    labels:
+        Label set in the task's order (probability columns follow it).
+    card:
+        The model card: task, training data, metrics, versions, date, config.
+    """
+
+    def __init__(
+        self, pipeline: Any, card: dict[str, Any] | None = None, source: Path | None = None
+    ):
+        if not hasattr(pipeline, "predict"):
+            raise ModelFileError(
+                f"{source}: the file holds a {type(pipeline).__name__}, not a model"
+            )
+        self.pipeline = pipeline
+        self.card: dict[str, Any] = dict(card or {})
+        self.source = source
+        classes = [str(c) for c in getattr(pipeline, "classes_", [])]
+        card_labels = [str(x) for x in self.card.get("labels") or []]
+        if card_labels and set(classes) - set(card_labels):
+            raise ModelFileError(
+                f"{source}: model card labels {card_labels} do not cover the model's classes {classes}"
+            )
+        #: Task order when the card gives one; labels never seen in training get probability 0.
+        self.labels: list[str] = card_labels or classes
+        self._classes = classes
+        steps = getattr(pipeline, "steps", None)
+        # Steps are applied one by one (not via Pipeline slices, whose fitted
+        # check rejects stateless steps such as the cleaner).
+        if steps:
+            self._clean = steps[0][1] if steps[0][0] == "clean" else None
+            body = steps[1:] if self._clean is not None else steps
+            self._transformers = [
+                step for _, step in body[:-1] if step not in (None, "passthrough")
+            ]
+            self._clf = body[-1][1]
+        else:
+            self._clean, self._transformers, self._clf = None, [], pipeline
+
+    # ------------------------------------------------------------------ targets
+    @property
+    def default_target(self) -> str | None:
+        return self.card.get("default_target") or None
+
+    @property
+    def needs_target(self) -> bool:
+        return bool(self.card.get("needs_target", False))
+
+    def resolve_target(self, target: str | None) -> str:
+        """The target to predict toward: the given one, the card's default, or an error."""
+        if target is not None and str(target).strip():
+            target = str(target)
+            if self.default_target and target != self.default_target:
+                warnings.warn(
+                    f"this model was trained only on target {self.default_target!r}; "
+                    f"predictions toward {target!r} are extrapolation",
+                    stacklevel=3,
+                )
+            return target
+        if self.default_target:
+            return self.default_target
+        if self.needs_target:
+            known = (self.card.get("trained_on") or {}).get("targets")
+            hint = f" (trained on: {', '.join(map(str, known))})" if known else ""
+            raise StanceError(
+                "this model was trained on several targets and needs one: pass "
+                f"target=... (command line: --target){hint}"
+            )
+        return ""
+
+    # ------------------------------------------------------------------ batch core
+    @property
+    def has_proba(self) -> bool:
+        return hasattr(self._clf, "predict_proba")
+
+    def proba_columns(self) -> list[str]:
+        return [f"proba_{label}" for label in self.labels]
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predict a model-input frame without raising on bad rows.
+
+        Returns a frame (same index) with ``label``, ``proba_<label>``... and
+        ``status``: ``ok``, ``missing_text``, ``empty_text``, ``undecodable`` or
+        ``empty_after_cleaning``. Only ``ok`` rows get a label. Used by the
+        batch commands so one bad row never stops a corpus.
+        """
+        n = len(frame)
+        # Plain Python here: undecodable bytes arrive as lone surrogates, which
+        # Arrow-backed pandas strings cannot even hold.
+        texts: list[str] = []
+        status = np.full(n, STATUS_OK, dtype=object)
+        for i, text in enumerate(frame["text"].tolist()):
+            if text is None or text is pd.NA or (isinstance(text, float) and text != text):
+                status[i], text = "missing_text", ""
+            elif not isinstance(text, str):
+                text = (
+                    text.decode("utf-8", "surrogateescape")
+                    if isinstance(text, bytes)
+                    else str(text)
+                )
+            if status[i] != STATUS_OK:
+                pass
+            elif not text.strip():
+                status[i] = "empty_text"
+            elif _SURROGATES.search(text):
+                status[i] = "undecodable"
+            texts.append(text)
+        as_str = pd.Series(texts, dtype=object)
+
+        labels = np.full(n, None, dtype=object)
+        proba = np.full((n, len(self.labels)), np.nan)
+        ok = np.flatnonzero(status == STATUS_OK)
+        if len(ok):
+            X = pd.DataFrame(
+                {
+                    "text": as_str.iloc[ok].to_numpy(),
+                    "title": frame["title"].iloc[ok].fillna("").astype(str).to_numpy()
+                    if "title" in frame
+                    else "",
+                    "target": frame["target"].iloc[ok].fillna("").astype(str).to_numpy()
+                    if "target" in frame
+                    else "",
+                }
+            )
+            if self._clean is not None:
+                X = self._clean.transform(X)
+                emptied = (X["text"].astype(str).str.strip() == "").to_numpy()
+                if emptied.any():
+                    status[ok[emptied]] = "empty_after_cleaning"
+                    X = X.loc[~emptied].reset_index(drop=True)
+                    ok = ok[~emptied]
+            if len(ok):
+                row_labels, row_proba = self._predict_clean(X)
+                labels[ok] = row_labels
+                if row_proba is not None:
+                    proba[ok] = row_proba
+        out = pd.DataFrame(proba, columns=self.proba_columns(), index=frame.index)
+        out.insert(0, "label", pd.Series(labels, index=frame.index, dtype=object))
+        out["status"] = status
+        return out
+
+    def _predict_clean(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels and probabilities (in ``self.labels`` order) for cleaned input."""
+        clf, Xt = self._clf, self._features(X)
+        labels = np.asarray(clf.predict(Xt)).astype(str).astype(object)
+        if not hasattr(clf, "predict_proba"):
+            return labels, None
+        raw = clf.predict_proba(Xt)
+        proba = np.zeros((len(X), len(self.labels)))
+        index = {label: i for i, label in enumerate(self.labels)}
+        for j, cls in enumerate(self._classes):
+            proba[:, index[cls]] = raw[:, j]
+        return labels, proba
+
+    def _features(self, X: Any) -> Any:
+        for step in self._transformers:
+            X = step.transform(X)
+        return X
+
+    def _scores(self, X: pd.DataFrame, label: str) -> np.ndarray:
+        """Score of ``label`` for cleaned rows: probability, else decision value."""
+        Xt = self._features(X)
+        k = self._classes.index(label)
+        if hasattr(self._clf, "predict_proba"):
+            return self._clf.predict_proba(Xt)[:, k]
+        if hasattr(self._clf, "decision_function"):
+            dec = np.asarray(self._clf.decision_function(Xt))
+            if dec.ndim == 1:
+                return dec if k == 1 else -dec
+            return dec[:, k]
+        raise StanceError("this model exposes no scores to explain")
+
+    def _checked(
+        self, texts: Sequence[str] | str, target: str | None, titles: Sequence[str] | None
+    ) -> tuple[pd.DataFrame, bool]:
+        single = isinstance(texts, str)
+        if texts is None or (
+            not single and not isinstance(texts, Sequence | pd.Series | np.ndarray)
+        ):
+            raise StanceError(
+                f"texts must be a string or a list of strings, got {type(texts).__name__}"
+            )
+        raw = [texts] if single else list(texts)
+        frame = make_input([""] * len(raw), titles=titles, target=self.resolve_target(target))
+        frame["text"] = pd.Series(raw, dtype=object)
+        result = self.predict_frame(frame)
+        bad = result["status"] != STATUS_OK
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise StanceError(
+                f"text {first} cannot be classified: {result['status'].iloc[first]} "
+                f"({int(bad.sum())} of {len(result)} texts affected)"
+            )
+        return result, single
+
+    # ------------------------------------------------------------------ public API
+    def predict(
+        self,
+        texts: Sequence[str] | str,
+        target: str | None = None,
+        titles: Sequence[str] | None = None,
+    ) -> list[str] | str:
+        """Labels for ``texts`` (a string in, a string out; a list in, a list out)."""
+        result, single = self._checked(texts, target, titles)
+        labels = result["label"].tolist()
+        return labels[0] if single else labels
+
+    def predict_proba(
+        self,
+        texts: Sequence[str] | str,
+        target: str | None = None,
+        titles: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Class probabilities: one row per text, one column per label."""
+        if not self.has_proba:
+            raise StanceError(f"{type(self._clf).__name__} gives no probabilities; use predict()")
+        result, _ = self._checked(texts, target, titles)
+        proba = result[self.proba_columns()]
+        proba.columns = list(self.labels)
+        return proba.reset_index(drop=True)
+
+    def explain(
+        self, text: str, target: str | None = None, top_k: int = 10, title: str = ""
+    ) -> pd.DataFrame:
+        """The features that drove the predicted label for one text.
+
+        Linear models: ``contribution = weight × feature value`` toward the
+        predicted label (positive pushes toward it). Other models: occlusion,
+        i.e. how much the predicted label's score drops when each sentence is
+        removed. ``result.attrs`` holds ``label`` and ``method``.
+        """
+        if not isinstance(text, str):
+            raise StanceError("explain() takes one text (a string)")
+        label = self.predict(text, target=target, titles=[title])
+        X = make_input([text], titles=[title], target=self.resolve_target(target))
+        if self._clean is not None:
+            X = self._clean.transform(X)
+        clf = self._clf
+        if hasattr(clf, "coef_") and self._transformers:
+            table = self._explain_linear(X, clf, label)
+            method = "linear"
+        else:
+            table = self._explain_occlusion(X, label)
+            method = "occlusion"
+        table = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
+        table = table.head(top_k).reset_index(drop=True)
+        table.attrs.update(label=label, method=method)
+        return table
+
+    def _explain_linear(self, X: pd.DataFrame, clf: Any, label: str) -> pd.DataFrame:
+        row = self._features(X)
+        row = row.tocsr() if hasattr(row, "tocsr") else np.asarray(row)
+        try:
+            names = np.asarray(self._transformers[-1].get_feature_names_out(), dtype=object)
+        except Exception:  # noqa: BLE001 - a step without names: fall back to indices
+            names = None
+        coef = np.asarray(clf.coef_.toarray() if hasattr(clf.coef_, "toarray") else clf.coef_)
+        k = self._classes.index(label)
+        weights = (coef[0] if k == 1 else -coef[0]) if coef.shape[0] == 1 else coef[k]
+        if hasattr(row, "indices"):
+            cols, values = row.indices, row.data
+        else:
+            dense = np.ravel(row)
+            cols = np.flatnonzero(dense)
+            values = dense[cols]
+        if names is None or len(names) != coef.shape[1]:
+            names = np.asarray([f"feature_{i}" for i in range(coef.shape[1])], dtype=object)
+        return pd.DataFrame(
+            {
+                "feature": names[cols],
+                "value": values,
+                "weight": weights[cols],
+                "contribution": values * weights[cols],
+            }
+        )
+
+    def _explain_occlusion(self, X: pd.DataFrame, label: str) -> pd.DataFrame:
+        sentences = [s for s in _SENTENCE_SPLIT.split(X["text"].iloc[0]) if s.strip()][:200]
+        variants = [X["text"].iloc[0]] + [
+            " ".join(sentences[:i] + sentences[i + 1 :]) for i in range(len(sentences))
+        ]
+        frame = pd.DataFrame(
+            {"text": variants, "title": X["title"].iloc[0], "target": X["target"].iloc[0]}
+        )
+        scores = self._scores(frame, label)
+        return pd.DataFrame({"feature": sentences, "contribution": scores[0] - scores[1:]})
+
+    def __repr__(self) -> str:
+        task = (self.card.get("task") or {}).get("name", "?")
+        return f"StanceModel(task={task!r}, labels={self.labels}, source={str(self.source)!r})"
