@@ -1,66 +1,68 @@
-"""Dispatch from a ``data`` config to the loader that builds the corpus table."""
+"""Dispatch from a ``data`` config to the loader that builds the corpus table.
+
+A loader is ``f(data_dir, options) -> Corpus``; ``options`` is the whole
+``data`` config as a plain dict (loader-specific keys such as ``path`` or
+``split_scheme`` sit beside ``name``/``loader``/``clean``; a nested
+``options`` mapping is merged in for older configs).
+"""
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from stance.data.table import Corpus, Task
+from stance.data.corpora import (
+    RU_US_TARGET,
+    load_allsides,
+    load_basil_actor,
+    load_basil_relative,
+    load_basil_sentence,
+    load_ru_us_rapprochement,
+    load_semeval2016,
+    read_allsides_articles,
+)
+from stance.data.table import Corpus
+from stance.data.user import load_file
 from stance.errors import DataError
 
-RU_US_TARGET = "Russia–US rapprochement"
+__all__ = ["LOADERS", "RU_US_TARGET", "load_corpus", "read_allsides_articles"]
+
+Loader = Callable[[Path, Mapping[str, Any]], Corpus]
+
+LOADERS: dict[str, Loader] = {
+    "allsides": load_allsides,
+    "basil_actor": load_basil_actor,
+    "basil_relative": load_basil_relative,
+    "basil_sentence": load_basil_sentence,
+    "semeval2016": load_semeval2016,
+    "ru_us_rapprochement": load_ru_us_rapprochement,
+    "file": load_file,
+}
 
 
-def _require(path: Path, hint: str = "") -> Path:
-    if not path.exists():
-        raise DataError(f"missing file {path}{': ' + hint if hint else ''}")
-    return path
+def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(cfg, DictConfig):
+            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    return dict(cfg)
 
 
-def read_allsides_articles(data_dir: Path, ids: set[str] | None = None) -> pd.DataFrame:
-    """AllSides articles as a raw frame (optionally only ``ids``)."""
-    path = _require(data_dir / "allsides" / "articles.jsonl.gz", "set STANCE_DATA_DIR or paths.data_dir")
-    rows = []
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if ids is None or record["ID"] in ids:
-                rows.append(record)
-    return pd.DataFrame(rows)
-
-
-def load_ru_us_rapprochement(data_dir: Path, options: Mapping[str, Any]) -> Corpus:
-    labels_path = _require(data_dir / "ru_us_rapprochement" / "labels.csv")
-    labels = pd.read_csv(labels_path, dtype=str)
-    articles = read_allsides_articles(data_dir, set(labels["id"]))
-    merged = labels.merge(articles, left_on="id", right_on="ID", how="left", validate="one_to_one")
-    frame = pd.DataFrame({
-        "id": merged["id"],
-        "text": merged["content_original"],
-        "title": merged["title"],
-        "target": merged["target"],
-        "label": merged["label"],
-        "group": merged["source"],
-        "source": merged["source"],
-        "date": merged["date"],
-    })
-    task = Task("ru_us_rapprochement", ("favor", "against", "neutral", "unrelated"))
-    return Corpus("ru_us_rapprochement", frame, task, files=[str(labels_path)])
-
-
-LOADERS = {"ru_us_rapprochement": load_ru_us_rapprochement}
-
-
-def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path) -> Corpus:
+def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path | str) -> Corpus:
     """Load the corpus a ``data`` config names, from ``data_dir``."""
-    loader = data_cfg.get("loader", data_cfg.get("name"))
+    options = _plain(data_cfg)
+    nested = options.pop("options", None) or {}
+    options = {**options, **nested}
+    loader = options.get("loader", options.get("name"))
     if loader not in LOADERS:
         raise DataError(f"unknown data loader {loader!r}; known: {sorted(LOADERS)}")
-    if not Path(data_dir).is_dir():
-        raise DataError(f"data directory {data_dir} does not exist; set STANCE_DATA_DIR or paths.data_dir")
-    return LOADERS[loader](Path(data_dir), data_cfg.get("options") or {})
+    data_dir = Path(data_dir)
+    if loader != "file" and not data_dir.is_dir():
+        raise DataError(
+            f"data directory {data_dir} does not exist; set STANCE_DATA_DIR or paths.data_dir"
+        )
+    return LOADERS[loader](data_dir, options)
