@@ -1,0 +1,157 @@
+"""Collect run directories into one table, so sweeps are compared as data.
+
+A run directory is complete when it holds ``run.json`` (written last by the
+runner); anything else under the search path (staging folders, failed or
+in-progress runs, Hydra's multirun bookkeeping) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: Config subtrees that describe where things are, not what was run.
+_SKIP_CONFIG = ("hydra", "paths")
+
+
+def _flatten(obj: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {} if out is None else out
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            _flatten(value, f"{prefix}{key}.", out)
+    elif isinstance(obj, list | tuple):
+        out[prefix[:-1]] = (
+            json.dumps(list(obj)) if any(isinstance(v, Mapping | list) for v in obj) else tuple(obj)
+        )
+    else:
+        out[prefix[:-1]] = obj
+    return out
+
+
+def find_runs(path: str | Path) -> list[Path]:
+    """Every complete run directory under ``path`` (``path`` itself included), sorted."""
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"no such directory: {root}")
+    found = [p.parent for p in root.rglob("run.json") if ".staging" not in p.parts]
+    return sorted(set(found))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def run_row(run_dir: str | Path, root: str | Path | None = None) -> dict[str, Any]:
+    """One run as a flat dict: config values, headline metric and CI, fold mean/std, costs."""
+    run_dir = Path(run_dir)
+    record = read_json(run_dir / "run.json")
+    row: dict[str, Any] = {
+        "run": str(run_dir.relative_to(root)) if root else run_dir.name,
+        "status": record.get("status", "complete"),
+    }
+    config = record.get("config")
+    if config is None and (run_dir / "config.yaml").exists():
+        from omegaconf import OmegaConf
+
+        config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
+    for key, value in _flatten(
+        {k: v for k, v in (config or {}).items() if k not in _SKIP_CONFIG}
+    ).items():
+        row[key] = value
+    if "seed" not in row and "seed" in record:
+        row["seed"] = record["seed"]
+
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists():
+        metrics = read_json(metrics_path)
+        head = metrics.get("headline", {})
+        ci = head.get("ci95") or [None, None]
+        row.update(metric=head.get("metric"), value=head.get("value"), ci_lo=ci[0], ci_hi=ci[1])
+        for key, value in (metrics.get("pooled") or {}).items():
+            if isinstance(value, int | float):
+                row[f"pooled.{key}"] = value
+        for part in ("mean", "std"):
+            for key, value in (metrics.get(part) or {}).items():
+                if isinstance(value, int | float):
+                    row[f"{part}.{key}"] = value
+        row["n_folds"] = len(metrics.get("folds") or [])
+    for key, value in (record.get("timings") or {}).items():
+        if isinstance(value, int | float):
+            row[f"time.{key}"] = value
+    for key in ("wall_time_s", "peak_memory_mb", "started", "finished"):
+        if key in record:
+            row[key] = record[key]
+    data = record.get("data") or {}
+    if "fingerprint" in data:
+        row["data.fingerprint"] = data["fingerprint"]
+    row["run_dir"] = str(run_dir.resolve())
+    preds = run_dir / "predictions.csv"
+    row["predictions"] = str(preds.resolve()) if preds.exists() else None
+    return row
+
+
+def load_runs(path: str | Path) -> pd.DataFrame:
+    """Every complete run under ``path`` (single runs and multirun sweeps) as one DataFrame.
+
+    Columns: ``run`` (path relative to ``path``), flattened config values
+    (``model.name``, ``model.C``, ``features.name``, ``data.name``,
+    ``split.name``, ``seed``...), ``metric``/``value``/``ci_lo``/``ci_hi``
+    (headline, fractions), ``pooled.*``, ``mean.*``/``std.*`` over folds,
+    ``time.*`` per stage, ``wall_time_s``, ``peak_memory_mb``, ``run_dir`` and
+    ``predictions`` (absolute paths). Sorted by headline value, best first.
+    """
+    root = Path(path)
+    rows = [run_row(d, root) for d in find_runs(root)]
+    if not rows:
+        return pd.DataFrame(columns=["run", "metric", "value", "ci_lo", "ci_hi", "run_dir"])
+    frame = pd.DataFrame(rows)
+    if "value" in frame:
+        frame = frame.sort_values("value", ascending=False, na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def varying_columns(runs: pd.DataFrame) -> list[str]:
+    """Config columns whose value differs between runs: what the sweep actually changed."""
+    skip = {
+        "run",
+        "run_dir",
+        "predictions",
+        "started",
+        "finished",
+        "status",
+        "metric",
+        "value",
+        "ci_lo",
+        "ci_hi",
+        "wall_time_s",
+        "peak_memory_mb",
+        "n_folds",
+        "tag",
+    }
+    prefixes = ("pooled.", "mean.", "std.", "time.", "data.fingerprint")
+    cols = []
+    for col in runs.columns:
+        if col in skip or col.startswith(prefixes):
+            continue
+        if runs[col].astype(str).nunique(dropna=False) > 1:
+            cols.append(col)
+    return cols
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """A compact, readable view: what varied, headline with 95% CI in percent, costs."""
+    cols = varying_columns(runs)
+    out = runs[["run", *cols]].copy()
+    out["score (95% CI)"] = [
+        f"{100 * v:.1f} ({100 * lo:.1f}–{100 * hi:.1f})" if pd.notna(lo) else f"{100 * v:.1f}"
+        for v, lo, hi in zip(runs["value"], runs["ci_lo"], runs["ci_hi"], strict=True)
+    ]
+    for col in ("wall_time_s", "peak_memory_mb"):
+        if col in runs:
+            out[col] = runs[col].round(1)
+    return out
