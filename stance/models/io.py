@@ -12,8 +12,10 @@ Anything else, and any pickle/joblib file, is refused unless the caller passes
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import inspect
 import os
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -37,8 +39,44 @@ _PICKLE_MAGICS: tuple[bytes, ...] = (
 )
 _PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".sav", ".pck", ".p"}
 _ZIP_MAGIC = b"PK\x03\x04"
+#: scikit-learn internals skops handles safely but does not list by default
+#: (fitted trees inside random forests / gradient boosting).
+_EXTRA_TRUSTED = frozenset({"sklearn.tree._tree.Tree"})
 #: Module prefix of project code whose classes may appear in a model file.
 _PROJECT_PREFIX = "stance."
+
+
+def _skops_io() -> Any:
+    """Import ``skops.io`` without dragging in PyTorch.
+
+    At import, skops builds its default allow-list with scikit-learn's
+    ``all_estimators()``, whose package walk imports
+    ``sklearn.externals.array_api_compat.torch`` and hence torch itself when
+    installed: seconds of start-up for a model that never uses it. Torch is
+    hidden for the duration of that import only; the walk skips packages that
+    fail to import, and no scikit-learn estimator lives there, so the
+    allow-list is unchanged.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    blocker = None if "torch" in sys.modules else _HideTorch()
+    if blocker is not None:
+        sys.meta_path.insert(0, blocker)
+    try:
+        import skops.io as sio
+    finally:
+        if blocker is not None:
+            sys.meta_path.remove(blocker)
+    return sio
+
+
+class _HideTorch(importlib.abc.MetaPathFinder):
+    """Meta-path finder that makes ``import torch`` fail (see :func:`_skops_io`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"torch hidden while importing skops: {name}", name=name)
+        return None
 
 
 def save_model(pipeline: Any, path: str | os.PathLike[str]) -> Path:
@@ -48,7 +86,7 @@ def save_model(pipeline: Any, path: str | os.PathLike[str]) -> Path:
     into place with :func:`os.replace`, so a crash never leaves a truncated
     model where a good one was expected.
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,8 +138,7 @@ def _is_project_type(name: str) -> bool:
 
 def untrusted_types(path: str | os.PathLike[str]) -> list[str]:
     """Types in a skops file outside the allow-list (skops defaults + project code)."""
-    import skops.io as sio
-
+    sio = _skops_io()
     try:
         names = sio.get_untrusted_types(file=path)
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
@@ -109,7 +146,7 @@ def untrusted_types(path: str | os.PathLike[str]) -> list[str]:
             f"{path}: not a readable skops model file ({type(exc).__name__}: {exc}); "
             "it may be truncated or corrupt - re-save or re-download it"
         ) from exc
-    return [name for name in names if not _is_project_type(name)]
+    return [name for name in names if name not in _EXTRA_TRUSTED and not _is_project_type(name)]
 
 
 def load_pipeline(path: str | os.PathLike[str], trusted: bool = False) -> Any:
@@ -154,8 +191,7 @@ def load_pipeline(path: str | os.PathLike[str], trusted: bool = False) -> Any:
         except Exception as exc:  # noqa: BLE001
             raise ModelFileError(f"{path}: could not load ({type(exc).__name__}: {exc})") from exc
 
-    import skops.io as sio
-
+    sio = _skops_io()
     refused = untrusted_types(path)
     if refused and not trusted:
         raise ModelFileError(

@@ -1,0 +1,312 @@
+"""``stance predict`` and ``stance tag``: apply a saved model from the shell.
+
+The top-level ``stance`` dispatcher (:mod:`stance.cli`) calls
+:func:`add_predict_parser` / :func:`add_tag_parser` and then ``args.func(args)``.
+Heavy imports (pandas, scikit-learn, skops) happen inside the handlers so that
+building the parser, and ``stance --help``, stay instant. Every user-facing
+failure becomes a one-line message and exit status 2, never a traceback.
+
+``python -m stance.predict_cli predict RUN_DIR article.txt`` works without the
+dispatcher too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_predict_parser", "add_tag_parser", "run_predict", "run_tag", "main"]
+
+_TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="run directory (with model.skops) or a .skops model file")
+    parser.add_argument("--text-column", default="text", help="column holding the article body")
+    parser.add_argument("--title-column", default=None, help="column holding the headline")
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="actor/topic to predict stance toward (default: the model's own)",
+    )
+    parser.add_argument(
+        "--target-column", default=None, help="per-row target column instead of --target"
+    )
+    parser.add_argument(
+        "--id-column", default=None, help="column to use as id (default: row number)"
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="load model files with unknown types or pickles (runs their code!)",
+    )
+
+
+def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``stance predict MODEL [FILE | -]``."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict the stance of a few documents",
+        description="Predict stance for a text file (one document), a JSONL/CSV file "
+        "(one document per row) or standard input; writes CSV or JSONL with "
+        "the label and per-class probabilities.",
+    )
+    _common_options(parser)
+    parser.add_argument(
+        "input", nargs="?", default="-", help="input file, or - for stdin (default)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=["text", "jsonl", "csv", "tsv"],
+        default=None,
+        help="input format (default: from the file name; stdin is text)",
+    )
+    parser.add_argument(
+        "--encoding", default="utf-8", help="encoding of a text input (default utf-8)"
+    )
+    parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    parser.add_argument(
+        "--output-format",
+        choices=["csv", "jsonl"],
+        default=None,
+        help="default: from --output's suffix, else csv",
+    )
+    parser.set_defaults(func=run_predict)
+    return parser
+
+
+def add_tag_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``stance tag MODEL CORPUS --out OUT.parquet``."""
+    parser = subparsers.add_parser(
+        "tag",
+        help="tag a large corpus (streamed, resumable) into Parquet",
+        description="Stream a JSONL(.gz)/CSV/Parquet corpus in batches, write per-batch parts "
+        "under OUT.parts/ and assemble OUT atomically; rerunning after an "
+        "interruption resumes without redoing finished batches.",
+    )
+    _common_options(parser)
+    parser.add_argument("corpus", help="corpus file (.jsonl, .jsonl.gz, .csv, .tsv, .parquet)")
+    parser.add_argument("--out", required=True, help="output Parquet file")
+    parser.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet"], default=None)
+    parser.add_argument("--batch-size", type=int, default=2048)
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        help="columns to copy into the output (repeat or comma-separate)",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--restart", action="store_true", help="discard unfinished parts and start over"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_tag)
+    return parser
+
+
+def _guarded(
+    command: str, body: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from stance.errors import StanceError
+
+        try:
+            with warnings.catch_warnings():
+                # Library chatter (e.g. scikit-learn dtype notes) is noise here;
+                # our own warnings are printed as one-liners.
+                warnings.simplefilter("ignore")
+                warnings.filterwarnings("always", module="stance")
+                warnings.showwarning = _show_warning
+                return body(args)
+        except StanceError as exc:
+            print(f"stance {command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"stance {command}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except (OSError, MemoryError) as exc:
+            print(f"stance {command}: error: {exc}", file=sys.stderr)
+            return 2
+
+    handler.__name__ = f"run_{command}"
+    return handler
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- predict
+def _read_text_document(source: str, encoding: str) -> str:
+    from stance.errors import DataError
+
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        where = "stdin"
+    else:
+        path = Path(source)
+        if not path.exists() or path.is_dir():
+            raise DataError(f"input file not found: {path}")
+        data = path.read_bytes()
+        where = str(path)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{where}: not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "pass --encoding (e.g. cp1252) or re-encode the file"
+        ) from None
+    except LookupError:
+        raise DataError(f"unknown --encoding {encoding!r}") from None
+    if not text.strip():
+        raise DataError(f"{where}: the document is empty")
+    return text
+
+
+def _predict_body(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from stance.errors import DataError
+    from stance.inference import STATUS_OK, load
+    from stance.tagging import _BAD_RECORD, detect_format, iter_batches
+
+    source = args.input
+    fmt = args.format
+    if fmt is None:
+        fmt = (
+            "text"
+            if source == "-" or Path(source).suffix.lower() in _TEXT_SUFFIXES
+            else detect_format(Path(source))
+        )
+    model = load(args.model, trusted=args.trust)
+    target = None if args.target_column else model.resolve_target(args.target)
+
+    if fmt == "text":
+        text = _read_text_document(source, args.encoding)
+        frame = pd.DataFrame(
+            {"text": pd.Series([text], dtype=object), "title": "", "target": target}
+        )
+        ids: list[Any] = [Path(source).name if source != "-" else "stdin"]
+    else:
+        if source == "-":
+            raise DataError("reading JSONL/CSV from stdin is not supported; pass a file")
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"input file not found: {path}")
+        batches = list(iter_batches(path, 1 << 16, fmt))
+        if not batches:
+            raise DataError(f"{path}: no rows")
+        table = pd.concat(batches, ignore_index=True)
+        present = [c for c in table.columns if c != _BAD_RECORD]
+        for option, name in (
+            ("--text-column", args.text_column),
+            ("--title-column", args.title_column),
+            ("--target-column", args.target_column),
+            ("--id-column", args.id_column),
+        ):
+            if name and name not in table.columns:
+                raise DataError(
+                    f"{path}: no column {name!r} ({option}); columns present: {present}"
+                )
+        frame = pd.DataFrame({"text": table[args.text_column].astype(object)})
+        frame["title"] = table[args.title_column].astype(object) if args.title_column else ""
+        frame["target"] = (
+            table[args.target_column].fillna("").astype(object) if args.target_column else target
+        )
+        if _BAD_RECORD in table.columns:
+            frame.loc[table[_BAD_RECORD].notna(), "text"] = None
+        ids = table[args.id_column].tolist() if args.id_column else list(range(len(table)))
+
+    pred = model.predict_frame(frame)
+    if fmt != "text" and _BAD_RECORD in table.columns:
+        pred.loc[table[_BAD_RECORD].notna().to_numpy(), "status"] = "bad_record"
+    if fmt == "text" and pred["status"].iloc[0] != STATUS_OK:
+        raise DataError(f"{ids[0]}: cannot classify the document ({pred['status'].iloc[0]})")
+    out = pd.DataFrame({"id": ids, "target": frame["target"].to_numpy()})
+    out = pd.concat([out, pred.reset_index(drop=True)], axis=1)
+    bad = int((out["status"] != STATUS_OK).sum())
+    if bad:
+        print(
+            f"warning: {bad} of {len(out)} rows not classified (see the status column)",
+            file=sys.stderr,
+        )
+
+    out_fmt = args.output_format or (
+        "jsonl" if str(args.output).endswith((".jsonl", ".json")) else "csv"
+    )
+    if out_fmt == "csv":
+        payload = out.to_csv(index=False, float_format="%.4f")
+    else:
+        payload = out.to_json(orient="records", lines=True, force_ascii=False, double_precision=4)
+    if args.output == "-":
+        sys.stdout.write(payload)
+        sys.stdout.flush()
+    else:
+        import os
+        import tempfile
+
+        dest = Path(args.output)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(payload)
+        os.replace(tmp, dest)
+    return 0 if bad < len(out) else 1
+
+
+# ---------------------------------------------------------------------------- tag
+def _tag_body(args: argparse.Namespace) -> int:
+    from stance.tagging import tag_corpus
+
+    keep = [c.strip() for item in args.keep for c in item.split(",") if c.strip()]
+    summary = tag_corpus(
+        args.model,
+        args.corpus,
+        args.out,
+        batch_size=args.batch_size,
+        text_column=args.text_column,
+        title_column=args.title_column,
+        target=args.target,
+        target_column=args.target_column,
+        id_column=args.id_column,
+        keep=keep,
+        fmt=args.format,
+        jobs=max(1, args.jobs),
+        progress=not args.no_progress,
+        trusted=args.trust,
+        restart=args.restart,
+    )
+    for note in summary.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
+    resumed = f" ({summary.resumed_batches} batches resumed)" if summary.resumed_batches else ""
+    print(
+        f"tagged {summary.rows} rows in {summary.batches} batches{resumed} -> {summary.out} "
+        f"[{counts}]",
+        file=sys.stderr,
+    )
+    return 0
+
+
+run_predict = _guarded("predict", _predict_body)
+run_tag = _guarded("tag", _tag_body)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry (``python -m stance.predict_cli``) until the dispatcher wires it in."""
+    parser = argparse.ArgumentParser(prog="stance")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_predict_parser(sub)
+    add_tag_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

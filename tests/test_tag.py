@@ -1,0 +1,165 @@
+"""stance tag: streaming, statuses, atomic output, resume after interruption."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_inference_fixtures import make_run_dir
+
+from stance.errors import DataError, StanceError
+from stance.tagging import tag_corpus
+
+TEXTS = [
+    "Putin and Trump agreed to resume talks",
+    "New sanctions deepen the conflict",
+    "",
+    "Football results were published",
+    "   ",
+    "Leaders praised the summit",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    return make_run_dir(tmp_path_factory.mktemp("tag"))
+
+
+def write_jsonl_gz(path: Path, n: int = 23) -> Path:
+    with gzip.open(path, "wb") as handle:
+        for i in range(n):
+            if i == 7:
+                handle.write(b"{broken json\n")
+                continue
+            if i == 11:
+                handle.write(b'{"uid": "u11", "body": "caf\xe9 talks", "source": "x"}\n')
+                continue
+            record = {
+                "uid": f"u{i}",
+                "body": TEXTS[i % len(TEXTS)],
+                "source": f"s{i % 3}",
+                "date": f"2020-01-{i % 28 + 1:02d}",
+            }
+            handle.write((json.dumps(record) + "\n").encode())
+    return path
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _tag(run: Path, corpus: Path, out: Path, **kw):
+    return tag_corpus(
+        run,
+        corpus,
+        out,
+        batch_size=5,
+        text_column="body",
+        id_column="uid",
+        keep=["source", "date"],
+        progress=False,
+        **kw,
+    )
+
+
+def test_tag_output_and_statuses(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+    out = tmp_path / "out.parquet"
+    summary = _tag(run, corpus, out)
+    frame = pd.read_parquet(out)
+    assert list(frame.columns) == [
+        "id",
+        "label",
+        "proba_favor",
+        "proba_against",
+        "proba_none",
+        "status",
+        "source",
+        "date",
+    ]
+    assert len(frame) == 23 and summary.batches == 5
+    assert frame.loc[frame["id"] == "u0", "status"].item() == "ok"
+    assert frame.loc[frame["id"] == "u2", "status"].item() == "empty_text"
+    assert frame.loc[frame["id"] == "u11", "status"].item() == "undecodable"
+    assert frame["status"].iloc[7] == "bad_record"
+    ok = frame["status"] == "ok"
+    assert frame.loc[ok, "label"].notna().all() and frame.loc[~ok, "label"].isna().all()
+    assert not (tmp_path / "out.parquet.parts").exists()
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+    reference = tmp_path / "ref.parquet"
+    _tag(run, corpus, reference)
+
+    out = tmp_path / "out.parquet"
+    redone: list[int] = []
+
+    def crash_after_two(index: int) -> None:
+        if index == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        _tag(run, corpus, out, after_batch=crash_after_two)
+    assert not out.exists()
+    manifest = json.loads((tmp_path / "out.parquet.parts" / "manifest.json").read_text())
+    assert sorted(manifest["done"]) == ["0", "1", "2"]
+
+    summary = _tag(run, corpus, out, after_batch=redone.append)
+    assert redone == [3, 4] and summary.resumed_batches == 3
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+
+
+def test_resume_with_other_options_is_refused(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+    out = tmp_path / "out.parquet"
+
+    def crash(index: int) -> None:
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        _tag(run, corpus, out, after_batch=crash)
+    with pytest.raises(StanceError, match="--restart"):
+        tag_corpus(run, corpus, out, batch_size=7, text_column="body", progress=False)
+    tag_corpus(run, corpus, out, batch_size=7, text_column="body", progress=False, restart=True)
+    assert len(pd.read_parquet(out)) == 23
+
+
+def test_csv_and_parquet_with_row_number_ids(run: Path, tmp_path: Path) -> None:
+    frame = pd.DataFrame({"text": TEXTS * 2, "outlet": ["a", "b"] * 6})
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    frame.to_parquet(tmp_path / "c.parquet")
+    results = []
+    for name in ("c.csv", "c.parquet"):
+        out = tmp_path / f"{name}.out.parquet"
+        tag_corpus(run, tmp_path / name, out, batch_size=4, keep=["outlet"], progress=False, jobs=1)
+        results.append(pd.read_parquet(out))
+    assert results[0]["id"].tolist() == list(range(12))
+    pd.testing.assert_frame_equal(results[0], results[1])
+
+
+def test_parallel_jobs_match_serial(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+    _tag(run, corpus, tmp_path / "a.parquet")
+    _tag(run, corpus, tmp_path / "b.parquet", jobs=2)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    )
+
+
+def test_wrong_column_lists_present(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+    with pytest.raises(DataError, match=r"no column 'content'.*columns present: \['uid', 'body'"):
+        tag_corpus(run, corpus, tmp_path / "o.parquet", text_column="content", progress=False)
+
+
+def test_truncated_gzip_keeps_rows_read(run: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz", n=400)
+    data = corpus.read_bytes()
+    corpus.write_bytes(data[: len(data) * 2 // 3])
+    summary = _tag(run, corpus, tmp_path / "o.parquet")
+    assert summary.notes and "ends early" in summary.notes[0]
+    assert 0 < len(pd.read_parquet(tmp_path / "o.parquet")) < 400
