@@ -200,9 +200,9 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def _check_columns(frame: pd.DataFrame, wanted: dict[str, str | None], where: Path) -> None:
+def _check_columns(frame: pd.DataFrame, wanted: list[tuple[str, str | None]], where: Path) -> None:
     present = [c for c in frame.columns if c != _BAD_RECORD]
-    for option, name in wanted.items():
+    for option, name in wanted:
         if name and name not in frame.columns:
             raise DataError(f"{where}: no column {name!r} ({option}); columns present: {present}")
 
@@ -374,17 +374,13 @@ def tag_corpus(
         for index, source in enumerate(iter_batches(corpus, batch_size, fmt, notes)):
             source = source.reset_index(drop=True)
             if not checked:
-                _check_columns(
-                    source,
-                    {
-                        "--text-column": text_column,
-                        "--title-column": title_column,
-                        "--target-column": target_column,
-                        "--id-column": id_column,
-                        **{"--keep": c for c in keep},
-                    },
-                    corpus,
-                )
+                wanted = [
+                    ("--text-column", text_column),
+                    ("--title-column", title_column),
+                    ("--target-column", target_column),
+                    ("--id-column", id_column),
+                ]
+                _check_columns(source, wanted + [("--keep", c) for c in keep], corpus)
                 checked = True
             n = len(source)
             if str(index) in done:

@@ -1,0 +1,170 @@
+"""Speed of the inference helper (issue 5): `stance tag` throughput and `stance predict` cold start.
+
+Trains a TF-IDF + logistic-regression pipeline (the project's TextCleaner and
+NgramTfidf) on a slice of AllSides, tags the next N articles with
+``stance.tagging.tag_corpus`` and reports articles/s *not counting reading the
+source* (the time spent in ``predict_frame``) plus per-stage rates, then times
+``python -m stance.predict_cli predict`` on the seed document from a cold start.
+
+    python experiments/bench_inference.py --n 20000 --train 3000
+
+Prints figures only; writes nothing into the repository (scratch under /tmp).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+DATA = (
+    Path(os.environ.get("STANCE_DATA_DIR", "/work/shared/data")) / "allsides" / "articles.jsonl.gz"
+)
+SEED = Path("/work/shared/seeds/000_d54e7f37c2073ae9.txt")
+
+
+def read_articles(n: int) -> pd.DataFrame:
+    rows = []
+    with gzip.open(DATA, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            rows.append(
+                {
+                    "id": str(record.get("ID", len(rows))),
+                    "text": record.get("content") or "",
+                    "title": record.get("title") or "",
+                    "source": record.get("source") or "",
+                    "date": record.get("date") or "",
+                    "bias": str(record.get("bias")),
+                }
+            )
+            if len(rows) >= n:
+                break
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20000, help="articles to tag")
+    parser.add_argument("--train", type=int, default=3000, help="articles to train on")
+    parser.add_argument("--batch-size", type=int, default=2048)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--cold-runs", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from stance.data.clean import TextCleaner
+    from stance.features.text import NgramTfidf
+    from stance.models.io import save_model
+    from stance.tagging import tag_corpus
+
+    scratch = Path(tempfile.mkdtemp(prefix="stance-bench-"))
+    frame = read_articles(args.train + args.n)
+    train, test = frame.iloc[: args.train], frame.iloc[args.train :].reset_index(drop=True)
+    X = pd.DataFrame({"text": train["text"], "title": train["title"], "target": ""})
+    pipe = Pipeline(
+        [
+            ("clean", TextCleaner()),
+            ("features", NgramTfidf()),
+            ("clf", LogisticRegression(max_iter=300)),
+        ]
+    )
+    start = time.perf_counter()
+    pipe.fit(X, train["bias"])
+    print(
+        f"trained on {len(train)} AllSides articles in {time.perf_counter() - start:.1f}s; "
+        f"{len(pipe[1].vectorizer_.vocabulary_)} features"
+    )
+    run = scratch / "run"
+    save_model(pipe, run / "model.skops")
+    labels = sorted(pipe.classes_)
+    (run / "model_card.json").write_text(
+        json.dumps(
+            {
+                "labels": labels,
+                "default_target": None,
+                "needs_target": False,
+                "task": {"name": "allsides_bench", "labels": labels},
+            }
+        )
+    )
+    corpus = scratch / "corpus.parquet"
+    test.to_parquet(corpus)
+    chars = test["text"].str.len()
+    print(
+        f"corpus: {len(test)} articles, median {int(chars.median())} chars, mean {int(chars.mean())}"
+    )
+
+    # Per-stage rates, one process (where the time goes).
+    sample = pd.DataFrame(
+        {"text": test["text"][:2000], "title": test["title"][:2000], "target": ""}
+    )
+    t0 = time.perf_counter()
+    cleaned = pipe[0].transform(sample)
+    t1 = time.perf_counter()
+    feats = pipe[1].transform(cleaned)
+    t2 = time.perf_counter()
+    pipe[2].predict_proba(feats)
+    t3 = time.perf_counter()
+    n = len(sample)
+    print(
+        f"stages (1 process, {n} articles): clean {n / (t1 - t0):.0f}/s, "
+        f"tfidf {n / (t2 - t1):.0f}/s, logreg {n / (t3 - t2):.0f}/s, "
+        f"all {n / (t3 - t0):.0f}/s"
+    )
+
+    for jobs in args.jobs:
+        out = scratch / f"tagged-{jobs}.parquet"
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        summary = tag_corpus(
+            run,
+            corpus,
+            out,
+            batch_size=args.batch_size,
+            keep=["source", "date"],
+            jobs=jobs,
+            progress=False,
+        )
+        wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        print(
+            f"stance tag --jobs {jobs}: {summary.rows} rows in {wall:.1f}s wall "
+            f"= {summary.rows / wall:.0f} articles/s end to end (incl. reading/writing); "
+            f"predict time {summary.predict_seconds:.1f}s summed over workers "
+            f"= {summary.rows / summary.predict_seconds * jobs:.0f} articles/s with {jobs} "
+            f"process(es) [main-process CPU {cpu:.1f}s]"
+        )
+
+    times = []
+    for _ in range(args.cold_runs):
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "stance.predict_cli", "predict", str(run), str(SEED)],
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - start)
+        if proc.returncode:
+            print(proc.stderr)
+    print(
+        f"stance predict cold start (seed document): median {statistics.median(times):.2f}s, "
+        f"min {min(times):.2f}s over {len(times)} runs"
+    )
+    print(f"load average now: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
