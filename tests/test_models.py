@@ -1,0 +1,131 @@
+"""Model zoo: every conf/model and conf/features entry instantiates, fits, predicts,
+and survives a skops dump/load with identical predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from sklearn.pipeline import Pipeline
+
+from stance.data.clean import TextCleaner
+from stance.models.zoo import NBSVM, ClassOffsetTuner
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+REL = "Russia–US rapprochement"
+WORDS = {
+    "favor": "talks dialogue peace cooperation summit agree",
+    "against": "sanctions threat war hostile expel attack",
+    "neutral": "said reported meeting officials week statement",
+}
+
+
+def data(n_per: int = 12) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for label, vocab in WORDS.items():
+        words = vocab.split()
+        for _ in range(n_per):
+            body = " ".join(rng.choice(words, 6))
+            texts.append(f"Putin and Trump discussed it. {body}. The weather was mild.")
+            labels.append(label)
+    X = pd.DataFrame(
+        {
+            "text": texts,
+            "title": ["Moscow and Washington"] * len(texts),
+            "target": [REL] * len(texts),
+        }
+    )
+    return X, np.asarray(labels)
+
+
+def build(cfg_path: Path):
+    cfg = OmegaConf.load(cfg_path)
+    cfg.pop("name")
+    return instantiate(cfg)
+
+
+def set_seed(est, seed: int = 0):
+    params = {k: seed for k in est.get_params(deep=True) if k.endswith("random_state")}
+    return est.set_params(**params)
+
+
+def roundtrip(pipe, X):
+    blob = sio.dumps(pipe)
+    loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    np.testing.assert_array_equal(pipe.predict(X), loaded.predict(X))
+    return loaded
+
+
+FAST_FEATURES = sorted(p for p in (CONF / "features").glob("*.yaml") if p.stem != "embed")
+MODELS = sorted((CONF / "model").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("model_cfg", MODELS, ids=lambda p: p.stem)
+def test_model_configs_fit_predict_roundtrip(model_cfg):
+    X, y = data()
+    features = build(CONF / "features" / "tfidf.yaml").set_params(min_df=1)
+    pipe = set_seed(
+        Pipeline([("clean", TextCleaner()), ("features", features), ("clf", build(model_cfg))])
+    )
+    pipe.fit(X, y)
+    assert set(pipe.predict(X)) <= set(WORDS)
+    if hasattr(pipe, "predict_proba"):
+        proba = pipe.predict_proba(X)
+        assert np.allclose(proba.sum(axis=1), 1)
+    if model_cfg.stem != "hgb":  # boosting needs more than 36 rows to split
+        assert (pipe.predict(X) == y).mean() > 0.6
+    roundtrip(pipe, X)
+
+
+@pytest.mark.parametrize("features_cfg", FAST_FEATURES, ids=lambda p: p.stem)
+def test_feature_configs_fit_roundtrip(features_cfg):
+    X, y = data()
+    pipe = set_seed(
+        Pipeline(
+            [
+                ("clean", TextCleaner()),
+                ("features", build(features_cfg)),
+                ("clf", build(CONF / "model" / "logreg.yaml")),
+            ]
+        )
+    )
+    pipe.fit(X, y)
+    roundtrip(pipe, X)
+
+
+def test_nbsvm_learns_and_proba_normalised():
+    X, y = data()
+    from stance.features.text import NgramTfidf
+
+    Z = NgramTfidf(min_df=1).fit_transform(X)
+    clf = NBSVM().fit(Z, y)
+    assert (clf.predict(Z) == y).mean() > 0.9
+    assert np.allclose(clf.predict_proba(Z).sum(axis=1), 1)
+    with pytest.raises(ValueError):
+        NBSVM().fit(-Z, y)
+
+
+def test_offset_tuner_deterministic_and_uses_only_training_data():
+    X, y = data(16)
+    from stance.features.text import NgramTfidf
+
+    Z = NgramTfidf(min_df=1).fit_transform(X)
+    a = ClassOffsetTuner(random_state=3).fit(Z, y)
+    b = ClassOffsetTuner(random_state=3).fit(Z, y)
+    assert np.array_equal(a.offsets_, b.offsets_)
+    assert a.offsets_.shape == (3,)
+    with pytest.raises(ValueError):
+        ClassOffsetTuner(metric="accuracy").fit(Z, y)
+
+
+def test_svm_top_level_override():
+    cfg = OmegaConf.load(CONF / "model" / "svm.yaml")
+    cfg.pop("name")
+    cfg.C = 0.25
+    assert instantiate(cfg).C == 0.25
