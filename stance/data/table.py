@@ -17,7 +17,16 @@ import pandas as pd
 
 from stance.errors import DataError
 
-CORPUS_COLUMNS: tuple[str, ...] = ("id", "text", "title", "target", "label", "group", "source", "date")
+CORPUS_COLUMNS: tuple[str, ...] = (
+    "id",
+    "text",
+    "title",
+    "target",
+    "label",
+    "group",
+    "source",
+    "date",
+)
 #: Columns a model sees at fit and predict time (the rest are bookkeeping).
 MODEL_INPUT_COLUMNS: tuple[str, ...] = ("text", "title", "target")
 SPLIT_VALUES: frozenset[str] = frozenset({"train", "val", "test"})
@@ -46,12 +55,18 @@ class Task:
 
     def __post_init__(self) -> None:
         if len(set(self.labels)) != len(self.labels) or not self.labels:
-            raise DataError(f"task {self.name!r}: labels must be unique and non-empty, got {self.labels}")
+            raise DataError(
+                f"task {self.name!r}: labels must be unique and non-empty, got {self.labels}"
+            )
         unknown = set(self.metric_labels) - set(self.labels)
         if unknown:
-            raise DataError(f"task {self.name!r}: metric_labels {sorted(unknown)} not in labels {self.labels}")
+            raise DataError(
+                f"task {self.name!r}: metric_labels {sorted(unknown)} not in labels {self.labels}"
+            )
         if self.metric not in {"macro_f1", "f_avg", "accuracy"}:
-            raise DataError(f"task {self.name!r}: unknown metric {self.metric!r} (macro_f1, f_avg, accuracy)")
+            raise DataError(
+                f"task {self.name!r}: unknown metric {self.metric!r} (macro_f1, f_avg, accuracy)"
+            )
 
     @property
     def averaged_labels(self) -> tuple[str, ...]:
@@ -140,8 +155,11 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[:, list(MODEL_INPUT_COLUMNS)].reset_index(drop=True)
 
 
-def make_input(texts: Sequence[str] | str, titles: Sequence[str] | None = None,
-               target: str | Sequence[str] | None = None) -> pd.DataFrame:
+def make_input(
+    texts: Sequence[str] | str,
+    titles: Sequence[str] | None = None,
+    target: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Build a model-input frame from raw texts (used at inference time)."""
     if isinstance(texts, str):
         texts = [texts]
@@ -154,5 +172,7 @@ def make_input(texts: Sequence[str] | str, titles: Sequence[str] | None = None,
     else:
         targets = list(target)
     if not (len(titles) == len(targets) == n):
-        raise DataError(f"texts ({n}), titles ({len(titles)}) and targets ({len(targets)}) differ in length")
+        raise DataError(
+            f"texts ({n}), titles ({len(titles)}) and targets ({len(targets)}) differ in length"
+        )
     return pd.DataFrame({"text": texts, "title": list(titles), "target": targets}).astype(str)

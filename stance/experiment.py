@@ -1,0 +1,361 @@
+"""One experiment run: corpus → split → fit → predict → evaluate → run directory.
+
+``stance-run`` (Hydra) and notebooks both call :func:`run_experiment`; the
+config is the single source of truth and is saved with every run, so a run can
+be repeated from its directory alone (:func:`rerun`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from sklearn.pipeline import Pipeline
+
+from stance.data.clean import TextCleaner
+from stance.data.loading import load_corpus
+from stance.data.splits import Fold, make_folds
+from stance.data.table import Corpus, model_input
+from stance.errors import ConfigError, DataError
+from stance.evaluation.metrics import headline_score, score, summarise_folds
+from stance.paths import conf_dir, default_cache_dir, default_data_dir
+from stance.reporting.provenance import StageTimer, git_state, package_versions, peak_memory_mb
+from stance.reporting.run_dir import RunDirectory
+
+
+@dataclass
+class RunResult:
+    """What a finished run hands back to Python callers (notebooks, tests)."""
+
+    run_dir: Path
+    metrics: dict
+    predictions: pd.DataFrame
+    pipeline: Pipeline
+    corpus: Corpus
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose the packaged Hydra config with command-line style ``overrides``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
+
+
+def _instantiate(node: Any, what: str) -> Any:
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    spec = (
+        OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    )
+    spec.pop("name", None)
+    if "_target_" not in spec:
+        raise ConfigError(f"the {what} config has no _target_; got keys {sorted(spec)}")
+    try:
+        return instantiate(spec, _convert_="all")
+    except InstantiationException as exc:
+        raise ConfigError(f"could not build the {what} from config: {exc}") from exc
+
+
+def build_pipeline(cfg: DictConfig, memory: Any = None) -> Pipeline:
+    """The whole model as one scikit-learn Pipeline: clean → features → classifier."""
+    pipeline = Pipeline(
+        [
+            ("clean", TextCleaner(enabled=bool(cfg.data.get("clean", True)))),
+            ("features", _instantiate(cfg.features, "features")),
+            ("clf", _instantiate(cfg.model, "model")),
+        ],
+        memory=memory,
+    )
+    seeded = {k: int(cfg.seed) for k in pipeline.get_params() if k.endswith("random_state")}
+    pipeline.set_params(**seeded)
+    return pipeline
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def _proba_frame(pipeline: Pipeline, X: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame | None:
+    if not hasattr(pipeline, "predict_proba"):
+        return None
+    try:
+        proba = pipeline.predict_proba(X)
+    except AttributeError:
+        return None
+    frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in pipeline.classes_])
+    return frame.reindex(columns=[f"proba_{label}" for label in labels], fill_value=0.0)
+
+
+def _cross_split_duplicates(frame: pd.DataFrame, fold: Fold, threshold: float) -> pd.DataFrame:
+    try:
+        from stance.data.dedup import cross_split_duplicates
+    except ImportError:
+        return pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity"])
+    return cross_split_duplicates(
+        frame.iloc[fold.train], frame.iloc[fold.test], threshold=threshold
+    )
+
+
+def _bootstrap(y_true: np.ndarray, y_pred: np.ndarray, corpus: Corpus, n: int, seed: int):
+    if n <= 0:
+        return None
+    from stance.evaluation.bootstrap import bootstrap_ci
+
+    def metric(t: np.ndarray, p: np.ndarray) -> float:
+        return headline_score(t, p, corpus.task)
+
+    lo, hi = bootstrap_ci(y_true, y_pred, metric, n_resamples=n, seed=seed)
+    return [float(lo), float(hi)]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def run_experiment(
+    cfg: DictConfig, run_dir: Path | None = None, *, quiet: bool = False
+) -> RunResult:
+    """Run the experiment ``cfg`` describes and write its run directory.
+
+    The directory is complete (``run.json`` present) or removed: a failure or an
+    interrupt (SIGINT / SIGTERM) leaves nothing half-written.
+    """
+    started = datetime.now(timezone.utc)
+    seed = int(cfg.seed)
+    _seed_everything(seed)
+    if run_dir is None:
+        stamp = started.strftime("%Y-%m-%d/%H-%M-%S-%f")
+        run_dir = Path(str(cfg.paths.output_dir)) / "runs" / stamp
+    run_dir = Path(run_dir).resolve()
+    console = None if quiet else _console()
+    timer = StageTimer(console)
+    staged = RunDirectory(run_dir)
+    try:
+        result = _run_stages(cfg, staged, timer, console, seed, started)
+    except BaseException:
+        staged.abort()
+        raise
+    if console is not None:
+        headline = result.metrics["headline"]
+        ci = headline.get("ci95")
+        interval = f" (95% CI {100 * ci[0]:.1f}–{100 * ci[1]:.1f})" if ci else ""
+        console.print(
+            f"[bold]{headline['metric']} = {100 * headline['value']:.2f}{interval}[/bold]"
+            f"  report: {run_dir / 'report.md'}"
+        )
+    return result
+
+
+def _run_stages(
+    cfg: DictConfig, staged: RunDirectory, timer: StageTimer, console, seed: int, started: datetime
+) -> RunResult:
+    from joblib import Memory
+
+    from stance.reporting.report import write_artifacts
+
+    data_dir = Path(cfg.paths.data_dir) if cfg.paths.get("data_dir") else default_data_dir()
+    with timer.stage("load", f"Loading corpus {cfg.data.name!r} from {data_dir}"):
+        corpus = load_corpus(cfg.data, data_dir)
+        fingerprint = corpus.fingerprint
+    with timer.stage("split", f"Splitting ({cfg.split.name})"):
+        folds = make_folds(corpus, cfg.split, seed)
+    frame = corpus.frame
+    X = model_input(frame)
+    y = frame["label"].to_numpy()
+    cache_root = Path(cfg.paths.cache_dir) if cfg.paths.get("cache_dir") else default_cache_dir()
+    memory = Memory(cache_root / "features", verbose=0) if cfg.cache.features else None
+    labels = list(corpus.task.labels)
+
+    fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
+    last_pipeline = None
+    for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
+        with timer.stage("dedup"):
+            dups = _cross_split_duplicates(frame, fold, float(cfg.dedup.threshold))
+        if len(dups):
+            dups = dups.assign(fold=fold.index)
+            duplicates.append(dups)
+        test = fold.test
+        if cfg.dedup.drop and len(dups):
+            keep = ~frame["id"].iloc[test].isin(set(dups["test_id"])).to_numpy()
+            notes.append(
+                f"fold {fold.index}: dropped {int((~keep).sum())} test rows duplicated in train"
+            )
+            test = test[keep]
+        unseen = sorted(set(y[test]) - set(y[fold.train]))
+        if unseen:
+            notes.append(f"fold {fold.index}: test labels never seen in training: {unseen}")
+        pipeline = build_pipeline(cfg, memory)
+        with timer.stage("fit"):
+            pipeline.fit(X.iloc[fold.train], y[fold.train])
+        with timer.stage("predict"):
+            predicted = pipeline.predict(X.iloc[test])
+            proba = _proba_frame(pipeline, X.iloc[test], labels)
+        part = pd.DataFrame(
+            {
+                "id": frame["id"].iloc[test].to_numpy(),
+                "fold": fold.index,
+                "gold": y[test],
+                "predicted": np.asarray(predicted, dtype=str),
+            }
+        )
+        if proba is not None:
+            part = pd.concat([part, proba.reset_index(drop=True)], axis=1)
+        for column in ("target", "group", "source", "date"):
+            part[column] = frame[column].iloc[test].to_numpy()
+        fold_frames.append(part)
+        fold_scores.append(
+            {
+                "fold": fold.index,
+                "n_train": int(len(fold.train)),
+                "n_test": int(len(test)),
+                **score(part["gold"], part["predicted"], corpus.task),
+            }
+        )
+        last_pipeline = pipeline
+    predictions = pd.concat(fold_frames, ignore_index=True)
+
+    with timer.stage("evaluate", "Scoring"):
+        pooled = score(predictions["gold"], predictions["predicted"], corpus.task)
+        mean, std = summarise_folds(fold_scores)
+        value = headline_score(predictions["gold"], predictions["predicted"], corpus.task)
+        ci = _bootstrap(
+            predictions["gold"].to_numpy(),
+            predictions["predicted"].to_numpy(),
+            corpus,
+            int(cfg.report.bootstrap),
+            seed,
+        )
+        metrics = {
+            "task": {
+                "name": corpus.task.name,
+                "labels": labels,
+                "metric": corpus.task.metric,
+                "metric_labels": list(corpus.task.averaged_labels),
+            },
+            "headline": {
+                "metric": corpus.task.metric,
+                "value": value,
+                "ci95": ci,
+                "scope": "pooled out-of-fold predictions" if len(folds) > 1 else "test set",
+            },
+            "pooled": pooled,
+            "folds": fold_scores,
+            "mean": mean,
+            "std": std,
+        }
+
+    if len(folds) > 1 and cfg.save_model:
+        with timer.stage("refit", "Refitting on all rows for the saved model"):
+            final = build_pipeline(cfg, memory)
+            final.fit(X, y)
+    else:
+        final = last_pipeline
+    final.set_params(memory=None)
+
+    dup_frame = (
+        pd.concat(duplicates, ignore_index=True)
+        if duplicates
+        else pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity", "fold"])
+    )
+    with timer.stage("write", "Writing report, plots and model"):
+        model_card = write_artifacts(
+            staged,
+            cfg=cfg,
+            corpus=corpus,
+            folds=folds,
+            predictions=predictions,
+            metrics=metrics,
+            pipeline=final,
+            duplicates=dup_frame,
+            notes=notes,
+        )
+    record = {
+        "status": "complete",
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": _command_line(),
+        "seed": seed,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "data": {
+            "name": corpus.name,
+            "fingerprint": fingerprint,
+            "rows": len(corpus),
+            "data_dir": str(data_dir),
+            "files": corpus.files,
+        },
+        "git": git_state(),
+        "versions": package_versions(),
+        "timings": timer.timings,
+        "wall_time_s": timer.total,
+        "peak_memory_mb": peak_memory_mb(),
+        "model_card": model_card,
+    }
+    staged.commit(record)
+    return RunResult(staged.path, metrics, predictions, final, corpus)
+
+
+def _progress(folds: list[Fold], console, description: str):
+    if console is None or len(folds) == 1:
+        if console is not None:
+            console.log(f"{description}…")
+        yield from folds
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=len(folds))
+        for fold in folds:
+            yield fold
+            progress.advance(task)
+
+
+def _command_line() -> list[str]:
+    import sys
+
+    return list(sys.argv)
+
+
+def rerun(run_dir: Path, new_run_dir: Path | None = None, *, quiet: bool = False) -> RunResult:
+    """Repeat a finished run from its ``run.json`` alone; refuse if the data changed."""
+    record_path = Path(run_dir) / "run.json"
+    if not record_path.exists():
+        raise DataError(f"{run_dir} holds no run.json: not a complete run directory")
+    import json
+
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    cfg = OmegaConf.create(record["config"])
+    if new_run_dir is None:
+        new_run_dir = Path(str(run_dir)).parent / (
+            Path(str(run_dir)).name + f"-rerun-{int(time.time())}"
+        )
+    result = run_experiment(cfg, new_run_dir, quiet=quiet)
+    expected = record["data"]["fingerprint"]
+    got = json.loads((result.run_dir / "run.json").read_text())["data"]["fingerprint"]
+    if expected != got:
+        raise DataError(
+            f"data changed since {run_dir} was made: fingerprint {got[:12]}… != {expected[:12]}…"
+        )
+    return result

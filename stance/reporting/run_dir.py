@@ -1,0 +1,85 @@
+"""A run directory that is either complete or absent.
+
+Artifacts are written under ``.staging/`` and moved into place by
+:meth:`RunDirectory.commit`, which writes ``run.json`` last: a directory with
+``run.json`` is complete. :meth:`RunDirectory.abort` removes what the run
+wrote (and the directory itself when nothing else lives there), so a failed or
+interrupted run never leaves a half-written directory behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: Files Hydra writes into a run directory before our code runs.
+_HYDRA_OWNED = {".hydra", ".staging", "stance-run.log", "run_experiment.log"}
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON through a temporary file and ``os.replace`` (atomic on POSIX)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class RunDirectory:
+    """Stage a run's artifacts, then publish them all at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.staging = self.path / ".staging"
+        if (self.path / "run.json").exists():
+            raise FileExistsError(
+                f"{self.path} already holds a complete run; choose another directory"
+            )
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    def stage(self, relative: str) -> Path:
+        """Path under the staging area (parents created) for an artifact to be written."""
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_json(self, relative: str, obj: Any) -> Path:
+        path = self.stage(relative)
+        path.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+        return path
+
+    def write_text(self, relative: str, text: str) -> Path:
+        path = self.stage(relative)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def write_csv(self, relative: str, frame: pd.DataFrame) -> Path:
+        path = self.stage(relative)
+        frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
+        return path
+
+    def commit(self, run_record: dict) -> Path:
+        """Move staged artifacts into place and write ``run.json`` last."""
+        for item in sorted(self.staging.iterdir()):
+            destination = self.path / item.name
+            if destination.exists():
+                if destination.is_dir():
+                    shutil.rmtree(destination)
+                else:
+                    destination.unlink()
+            os.replace(item, destination)
+        self.staging.rmdir()
+        write_json_atomic(self.path / "run.json", run_record)
+        return self.path
+
+    def abort(self) -> None:
+        """Remove staged artifacts; remove the directory if only Hydra's files remain."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if not self.path.exists():
+            return
+        leftovers = {p.name for p in self.path.iterdir()}
+        if leftovers <= _HYDRA_OWNED:
+            shutil.rmtree(self.path, ignore_errors=True)
