@@ -100,6 +100,13 @@ def load_allsides(data_dir: Path, options: Mapping[str, Any]) -> Corpus:
     missing = len(splits) - len(merged)
     if missing:
         notes.append(f"{missing} split-file id(s) have no article")
+    straddling = merged.groupby("source")["split"].nunique()
+    straddling = sorted(straddling[straddling > 1].index)
+    if straddling and scheme == "media":
+        notes.append(
+            f"{len(straddling)} outlet name(s) appear in more than one part of the released media "
+            f"split (e.g. {straddling[:3]}); use split=group_kfold for strictly outlet-disjoint folds"
+        )
     labels = merged["bias"].map({0: "left", 1: "center", 2: "right"})
     frame = pd.DataFrame(
         {
@@ -186,11 +193,12 @@ def _basil_pairs(data_dir: Path) -> Iterable[tuple[Path, dict, dict]]:
 def _basil_base(article_path: Path, article: dict) -> dict[str, str]:
     paragraphs = [" ".join(sentences) for sentences in article.get("body-paragraphs", [])]
     return {
-        "id": article.get("uuid") or article_path.stem,
+        # Some upstream files have uuid "empty"; the file stem (TRIPLET_N) is always unique.
+        "id": article_path.stem,
         "text": "\n\n".join(p for p in paragraphs if p.strip()),
         "title": article.get("title", ""),
         "group": article.get("triplet-uuid", ""),
-        "source": article.get("source", ""),
+        "source": str(article.get("source", "")).strip().lower(),  # upstream mixes FOX / fox
         "date": article.get("date", ""),
     }
 

@@ -161,6 +161,18 @@ def _check_csv_tail(path: Path, sep: str) -> str | None:
     return None
 
 
+def _csv_header(path: Path, sep: str) -> list[str]:
+    with _open_binary(path) as handle:
+        first = handle.readline().decode("utf-8-sig")
+    if not first.strip():
+        raise DataError(f"{path}: the file is empty or its first line (the header) is blank")
+    header = next(csv.reader([first], delimiter=sep))
+    if len(set(header)) != len(header):
+        dups = sorted({h for h in header if header.count(h) > 1})
+        raise DataError(f"{path}: the header repeats column name(s) {dups}")
+    return header
+
+
 def _diagnose(path: Path, fmt: str) -> str | None:
     if fmt in {"csv", "tsv", "jsonl", "json"}:
         problem = find_undecodable(path)
@@ -261,8 +273,8 @@ def read_table(
     from datasets import load_dataset
 
     builder, kwargs = {
-        "csv": ("csv", {"dtype": str, "sep": ","}),
-        "tsv": ("csv", {"dtype": str, "sep": "\t", "quoting": csv.QUOTE_NONE}),
+        "csv": ("csv", {"sep": ","}),
+        "tsv": ("csv", {"sep": "\t", "quoting": csv.QUOTE_NONE}),
         "jsonl": ("json", {}),
         "json": ("json", {}),
         "parquet": ("parquet", {}),
@@ -271,6 +283,11 @@ def read_table(
         problem = find_undecodable(p) or _check_csv_tail(p, kwargs["sep"])
         if problem:
             raise DataError(problem)
+        # Every column as a string: ids like 007 and labels like -1 must survive unchanged.
+        from datasets import Features, Value
+
+        header = _csv_header(p, kwargs["sep"])
+        kwargs["features"] = Features({name: Value("string") for name in header})
     try:
         dataset = load_dataset(
             builder, data_files=str(p), split="train", cache_dir=datasets_cache_dir(), **kwargs

@@ -24,7 +24,7 @@ from stance.data.corpora import (
 )
 from stance.data.table import Corpus
 from stance.data.user import load_file
-from stance.errors import DataError
+from stance.errors import ConfigError, DataError
 
 __all__ = ["LOADERS", "RU_US_TARGET", "load_corpus", "read_allsides_articles"]
 
@@ -46,6 +46,11 @@ def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
         from omegaconf import DictConfig, OmegaConf
 
         if isinstance(cfg, DictConfig):
+            for key in cfg:
+                if OmegaConf.is_missing(cfg, key):
+                    raise ConfigError(
+                        f"data.{key} must be set, e.g. on the command line: data.{key}=..."
+                    )
             return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except ImportError:  # pragma: no cover - omegaconf is a dependency
         pass

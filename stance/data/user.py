@@ -47,6 +47,12 @@ def _text_of(values: pd.Series) -> pd.Series:
             return str(int(value))
         return str(value)
 
+    if pd.api.types.is_datetime64_any_dtype(values):
+        # JSON/Parquet readers turn "2020-01-01" into timestamps; give the date back as written.
+        stamps = pd.to_datetime(values)
+        midnight = stamps.dropna().dt.normalize().eq(stamps.dropna()).all()
+        text = stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S")
+        return text.fillna("")
     return values.map(convert) if len(values) else values.astype(str)
 
 
