@@ -27,7 +27,7 @@ _SHARE = (
     r"join our|download our|click here|advertisement|related\b|recommended\b|"
     r"copyright|©|all rights reserved)\b"
 )
-_BYLINE = r"^(by|written by|reporting by|editing by|posted by|updated by)\s+[A-Z][^.!?]{0,80}$"
+_BYLINE = r"^(?i:by|written by|reporting by|editing by|posted by|updated by)\s+[A-Z][^.!?]{0,80}$"
 _PHOTO = (
     r"^(\(?photo|image|picture|video|credit|getty images|ap photo|reuters/|file photo)\b.{0,150}$"
 )
