@@ -161,6 +161,24 @@ def _check_csv_tail(path: Path, sep: str) -> str | None:
     return None
 
 
+def _check_marker(path: Path) -> Path:
+    import hashlib
+
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    return Path(datasets_cache_dir()) / "stance-checked" / key
+
+
+def _already_checked(path: Path) -> bool:
+    return _check_marker(path).exists()
+
+
+def _mark_checked(path: Path) -> None:
+    marker = _check_marker(path)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
 def _csv_header(path: Path, sep: str) -> list[str]:
     with _open_binary(path) as handle:
         first = handle.readline().decode("utf-8-sig")
@@ -279,10 +297,15 @@ def read_table(
         "json": ("json", {}),
         "parquet": ("parquet", {}),
     }[fmt]
-    if fmt in {"csv", "tsv"}:
-        problem = find_undecodable(p) or _check_csv_tail(p, kwargs["sep"])
+    if fmt in {"csv", "tsv", "jsonl", "json"} and not _already_checked(p):
+        # pyarrow accepts invalid UTF-8 in JSON and fails much later; check once per file version.
+        problem = find_undecodable(p)
+        if not problem and fmt in {"csv", "tsv"}:
+            problem = _check_csv_tail(p, kwargs["sep"])
         if problem:
             raise DataError(problem)
+        _mark_checked(p)
+    if fmt in {"csv", "tsv"}:
         # Every column as a string: ids like 007 and labels like -1 must survive unchanged.
         from datasets import Features, Value
 
