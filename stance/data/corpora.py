@@ -67,10 +67,11 @@ def read_allsides_articles(data_dir: Path, ids: set[str] | None = None) -> pd.Da
     columns = [c for c in ALLSIDES_COLUMNS if c in dataset.column_names]
     if "ID" not in columns:
         raise DataError(f"{path}: records have no 'ID' field; fields: {dataset.column_names}")
-    frame = dataset.select_columns(columns).to_pandas()
     if ids is not None:
-        frame = frame[frame["ID"].isin(ids)].reset_index(drop=True)
-    return frame
+        # Pick rows in Arrow before converting: ru_us needs 316 of 37,554 long articles.
+        wanted = set(ids)
+        dataset = dataset.select([i for i, key in enumerate(dataset["ID"]) if key in wanted])
+    return dataset.select_columns(columns).to_pandas()
 
 
 def read_allsides_split(data_dir: Path, scheme: str) -> pd.DataFrame:
