@@ -114,12 +114,13 @@ def _temporal(corpus: Corpus, cfg: Mapping[str, Any], seed: int) -> list[Fold]:
             f"split.cutoff must be an ISO date such as 2018-01-01, got {cutoff!r}"
         ) from exc
     dates = pd.to_datetime(corpus.frame["date"], errors="coerce", utc=False, format="mixed")
-    if dates.isna().any():
-        position = int(np.flatnonzero(dates.isna().to_numpy())[0])
+    undated = dates.isna().to_numpy()
+    if undated.any() and cfg.get("undated", "exclude") != "exclude":
+        position = int(np.flatnonzero(undated)[0])
         raise DataError(
-            f"{corpus.name}: {int(dates.isna().sum())} rows have no parsable 'date' "
+            f"{corpus.name}: {int(undated.sum())} rows have no parsable 'date' "
             f"(first: row {position}, value {corpus.frame['date'].iloc[position]!r}); "
-            "a temporal split needs a date on every row"
+            "a temporal split needs a date on every row (or split.undated=exclude)"
         )
     before = (dates < cutoff_ts).to_numpy()
-    return [Fold(0, np.flatnonzero(before), np.flatnonzero(~before))]
+    return [Fold(0, np.flatnonzero(before & ~undated), np.flatnonzero(~before & ~undated))]

@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from stance.features._util import as_tuple, plain
 from stance.features.text import ANALYZERS, fit_vectorizer
+from stance.serialization import CompactVocabularyMixin
 
 Lexicon = dict[str, dict[str, dict[str, list[str]]]]
 
@@ -206,7 +207,7 @@ def _frame_windows(
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-class TargetWindowTfidf(TransformerMixin, BaseEstimator):
+class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """Target-conditioned n-grams: TF-IDF of the sentences that mention the target,
     kept apart from TF-IDF of the rest of the document.
 
@@ -231,6 +232,8 @@ class TargetWindowTfidf(TransformerMixin, BaseEstimator):
     analyzer, ngram_range, min_df, max_df, max_features, sublinear_tf:
         As in :class:`~sklearn.feature_extraction.text.TfidfVectorizer`.
     """
+
+    _vectorizer_attributes = ("window_vectorizer_", "rest_vectorizer_")
 
     def __init__(
         self,

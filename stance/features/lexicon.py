@@ -305,7 +305,9 @@ def lexicon_row(
         pol = np.zeros((1, 3))
         mask = np.zeros(1, dtype=bool)
     win = pol[mask] if mask.any() else np.zeros((1, 3))
-    win_tokens = [t.lower() for s, m in zip(sentences, mask, strict=False) if m for t in _WORD.findall(s)]
+    win_tokens = [
+        t.lower() for s, m in zip(sentences, mask, strict=False) if m for t in _WORD.findall(s)
+    ]
     coop, confl = _rate(tokens, COOPERATION), _rate(tokens, CONFLICT)
     quoted = sum(len(m) for m in _QUOTE.findall(full))
     return [

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from stance.features._util import as_tuple, plain
+from stance.serialization import CompactVocabularyMixin
 
 ANALYZERS = ("word", "char", "char_wb")
 
@@ -40,7 +41,7 @@ def fit_vectorizer(vec: TfidfVectorizer, docs: list[str]) -> TfidfVectorizer:
 EMPTY_TOKEN = "zzemptyvocabularyzz"
 
 
-class NgramTfidf(TransformerMixin, BaseEstimator):
+class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """TF-IDF of word or character n-grams over the text ``fields`` of the model input.
 
     When to use: the default, strong and fast representation for any stance or
@@ -71,6 +72,8 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     >>> NgramTfidf(min_df=1).fit_transform(X).shape[0]
     2
     """
+
+    _vectorizer_attributes = ("vectorizers_",)
 
     def __init__(
         self,
@@ -130,8 +133,12 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         for group in self._groups():
             docs = field_documents(X, group, self.max_chars)
             self.vectorizers_.append(fit_vectorizer(self._vectorizer(), docs))
-        self.vectorizer_ = self.vectorizers_[0]
         return self
+
+    @property
+    def vectorizer_(self):
+        """The first (or only) fitted vectorizer."""
+        return self.vectorizers_[0]
 
     def transform(self, X: pd.DataFrame):
         blocks = [
