@@ -1,0 +1,160 @@
+"""Speed of stance-run against bare scikit-learn on AllSides (random split), issue 8 "Speed".
+
+Measures, back to back and in alternating order (the machine is shared, timings are
+noisy):
+  1. wall-time ratio  stance-run / bare script          (target <= 1.10)
+     stance-run experiment=allsides_random features=tfidf model=logreg, cold feature cache
+     vs. experiments/bare_sklearn_allsides.py;
+  2. peak memory (max RSS) of that stance-run            (target <= 6 GB);
+  3. speed-up of a second run that changes only the classifier (model.C=2) on the now
+     warm feature cache                                   (target >= 3x).
+Both sides are timed as whole processes (interpreter start and imports included); peak
+memory per process comes from os.wait4. The datasets Arrow cache of articles.jsonl.gz is
+warm for stance-run (it is built once per machine); the feature cache starts empty each
+repeat (paths.cache_dir points at a fresh folder).
+
+Writes experiments/runs/speed.json and re-renders experiments/RESULTS.md (Speed section).
+Usage: python experiments/bench_overhead.py [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import run_benchmarks  # noqa: E402
+
+WORK = run_benchmarks.RUNS / "speed"
+STANCE_CMD = [
+    "stance-run",
+    "experiment=allsides_random",
+    "features=tfidf",
+    "model=logreg",
+]
+
+
+def timed(command: list[str], log: Path) -> dict:
+    """Run ``command``; wall seconds, return code and the child's own peak RSS (MB)."""
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (rc {proc.returncode}); see {log}")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def bare(i: int) -> dict:
+    log = WORK / f"bare_{i}.log"
+    out = timed([sys.executable, str(HERE / "bare_sklearn_allsides.py")], log)
+    result = json.loads(log.read_text(encoding="utf-8").strip().splitlines()[-1])
+    return {**out, "macro_f1": result["macro_f1"], "timings": result["timings"]}
+
+
+def stance(i: int, cache: Path, name: str, extra: list[str]) -> dict:
+    run_dir = WORK / name
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    command = [*STANCE_CMD, *extra, f"paths.cache_dir={cache}", f"hydra.run.dir={run_dir}"]
+    out = timed(command, WORK / f"{name}.log")
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    return {
+        **out,
+        "macro_f1": metrics["headline"]["value"],
+        "timings": run["timings"],
+        "run_json_peak_mb": run["peak_memory_mb"],
+        "in_process_wall_s": run["wall_time_s"],
+    }
+
+
+def markdown(rounds: list[dict]) -> list[str]:
+    ratios = [r["stance"]["wall_s"] / r["bare"]["wall_s"] for r in rounds]
+    speedups = [r["stance"]["wall_s"] / r["cached"]["wall_s"] for r in rounds]
+    peak = max(r[k]["peak_rss_mb"] for r in rounds for k in ("stance", "cached"))
+    ratio, speedup = statistics.median(ratios), statistics.median(speedups)
+    cmd = " ".join(STANCE_CMD)
+    lines = [
+        "Written by `python experiments/bench_overhead.py` "
+        f"({len(rounds)} rounds, alternating order, shared 2-core machine: timings are noisy).",
+        "",
+        "| measure | value | target | met |",
+        "| --- | --- | --- | --- |",
+        f"| wall-time ratio stance-run / bare script (median; rounds: "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}) | {ratio:.2f}× | ≤ 1.10× |"
+        f" {'yes' if ratio <= 1.10 else 'no'} |",
+        f"| peak memory of stance-run (max RSS) | {peak / 1024:.2f} GB | ≤ 6 GB |"
+        f" {'yes' if peak <= 6144 else 'no'} |",
+        f"| speed-up of a rerun changing only `model.C` (median; rounds: "
+        f"{', '.join(f'{x:.1f}' for x in speedups)}) | {speedup:.1f}× | ≥ 3× |"
+        f" {'yes' if speedup >= 3 else 'no'} |",
+        "",
+        "Commands:",
+        "- bare: `python experiments/bare_sklearn_allsides.py`",
+        f"- stance-run (cold feature cache): `{cmd} paths.cache_dir=<fresh dir>`",
+        f"- rerun, classifier changed: `{cmd} model.C=2 paths.cache_dir=<same dir>`",
+        "",
+        "| round | side | wall s | peak RSS MB | macro-F1 | stages (s) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for i, r in enumerate(rounds):
+        for side in r["order"] + ["cached"]:
+            d = r[side]
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in d["timings"].items())
+            lines.append(
+                f"| {i} | {side} | {d['wall_s']:.1f} | {d['peak_rss_mb']:.0f} |"
+                f" {100 * d['macro_f1']:.2f} | {stages} |"
+            )
+    lines += [
+        "",
+        "`stance` stages are run.json timings (in-process); the difference between wall s and",
+        "their sum is interpreter start, imports and Hydra composition. The bare script does",
+        "no text cleaning, near-duplicate check, bootstrap, plots, report or model saving.",
+    ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    rounds = []
+    for i in range(args.repeats):
+        cache = WORK / f"cache_{i}"
+        if cache.exists():
+            shutil.rmtree(cache)
+        order = ["bare", "stance"] if i % 2 == 0 else ["stance", "bare"]
+        r: dict = {"order": order}
+        for side in order:
+            print(f"round {i}: {side}", flush=True)
+            r[side] = bare(i) if side == "bare" else stance(i, cache, f"stance_{i}", [])
+            print(f"  {r[side]['wall_s']:.1f} s, {r[side]['peak_rss_mb']:.0f} MB", flush=True)
+        print(f"round {i}: rerun with model.C=2 on the warm cache", flush=True)
+        r["cached"] = stance(i, cache, f"cached_{i}", ["model.C=2"])
+        print(f"  {r['cached']['wall_s']:.1f} s", flush=True)
+        rounds.append(r)
+    lines = markdown(rounds)
+    run_benchmarks.SPEED.write_text(
+        json.dumps({"rounds": rounds, "markdown": lines}, indent=2), encoding="utf-8"
+    )
+    run_benchmarks.RESULTS.write_text(run_benchmarks.render(), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The pinned benchmark configs (conf/experiment) and the Optuna sweep config compose, and
+pin what experiments/RESULTS.md says they pin. Composition only: nothing is trained."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from stance.experiment import build_pipeline, compose_config
+from stance.paths import conf_dir
+
+PINNED = {
+    # name: (data, split, split settings, features, model)
+    "semeval2016": (
+        "semeval2016",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "target_conditioned",
+        "voting",
+    ),
+    "allsides_random": (
+        "allsides",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "tfidf",
+        "logreg",
+    ),
+    "allsides_media": (
+        "allsides_media",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "tfidf",
+        "logreg",
+    ),
+    "basil_actor": ("basil_actor", "group_kfold", {"n_splits": 5}, "actor_full", "logreg"),
+    "ru_us_rapprochement": (
+        "ru_us_rapprochement",
+        "group_kfold",
+        {"n_splits": 5},
+        "relation_window",
+        "logreg",
+    ),
+    "ru_us_tfidf_lr": ("ru_us_rapprochement", "group_kfold", {"n_splits": 5}, "tfidf", "logreg"),
+    "ru_us_majority": (
+        "ru_us_rapprochement",
+        "group_kfold",
+        {"n_splits": 5},
+        "tfidf",
+        "majority",
+    ),
+}
+
+
+def test_every_experiment_file_is_pinned_here():
+    files = {p.stem for p in (conf_dir() / "experiment").glob("*.yaml")}
+    assert files == set(PINNED)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_experiment_pins_its_setting(name):
+    data, split, split_settings, features, model = PINNED[name]
+    cfg = compose_config([f"experiment={name}"])
+    assert cfg.data.name == data
+    assert cfg.split.name == split
+    for key, value in split_settings.items():
+        assert OmegaConf.to_container(cfg.split)[key] == value
+    assert cfg.features.name == features
+    assert cfg.model.name == model
+    assert cfg.seed == 42
+    assert int(cfg.report.bootstrap) >= 1000  # RESULTS.md promises 95% intervals
+    if split == "predefined":
+        assert cfg.split.test_part not in cfg.split.train_parts
+
+
+def test_majority_baseline_is_a_plain_dummy_classifier():
+    cfg = compose_config(["experiment=ru_us_majority"])
+    assert OmegaConf.to_container(cfg.model) == {
+        "name": "majority",
+        "_target_": "sklearn.dummy.DummyClassifier",
+        "strategy": "most_frequent",
+    }
+    pipeline = build_pipeline(cfg)
+    assert type(pipeline.named_steps["clf"]).__name__ == "DummyClassifier"
+
+
+def test_optuna_sweep_tunes_on_validation_only():
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(
+            "config", overrides=["+hparams_search=optuna_logreg"], return_hydra_config=True
+        )
+    GlobalHydra.instance().clear()
+    sweeper = cfg.hydra.sweeper
+    assert "OptunaSweeper" in sweeper._target_
+    assert sweeper.direction == "maximize"
+    assert "model.C" in sweeper.params
+    assert cfg.split.name == "predefined"
+    assert list(cfg.split.train_parts) == ["train"]
+    assert cfg.split.test_part == "val"  # never the test part
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+
+
+def test_results_renderer_knows_every_row():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    try:
+        import run_benchmarks
+    finally:
+        sys.path.pop(0)
+    assert set(run_benchmarks.BY_NAME) == set(PINNED)
+    assert "| benchmark |" in run_benchmarks.render()
