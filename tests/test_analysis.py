@@ -193,7 +193,7 @@ def test_compare_no_difference(tmp_path: Path) -> None:
     b = make_run(tmp_path / "b", make_predictions(300, 0.6, 11), "logreg", 2.0)
     result = compare(a, b, n_resamples=300)
     assert result.ci95[0] < 0 < result.ci95[1]
-    assert result.verdict.startswith("no reliable difference")
+    assert result.verdict.startswith("no reliable macro-F1 difference")
 
 
 def test_compare_refuses_different_items(tmp_path: Path) -> None:

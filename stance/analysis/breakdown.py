@@ -89,8 +89,13 @@ def breakdown(
         return table
     count_cols = sorted(c for c in table.columns if c.startswith("n_"))
     table[count_cols] = table[count_cols].fillna(0).astype(int)
-    sort_key = by if by in ("year", "quarter", "month") else "n"
-    table = table.sort_values(sort_key, ascending=sort_key != "n").reset_index(drop=True)
+    order = {"left": 0, "center": 1, "right": 2}
+    if set(table[by].astype(str).str.lower()) <= set(order):
+        table = table.sort_values(by, key=lambda s: s.str.lower().map(order))
+    else:
+        sort_key = by if by in ("year", "quarter", "month") else "n"
+        table = table.sort_values(sort_key, ascending=sort_key != "n")
+    table = table.reset_index(drop=True)
     table.attrs.update(metric=metric, by=by)
     return table
 

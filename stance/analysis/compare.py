@@ -185,7 +185,13 @@ def compare(
                 "rare classes)."
             )
     else:
-        verdict = f"no reliable difference between {name_a} and {name_b} ({detail})"
+        verdict = f"no reliable {label} difference between {name_a} and {name_b} ({detail})"
+        if p_mc < alpha:
+            notes.append(
+                f"McNemar's test finds the error sets differ ({only_a} items only A got "
+                f"right, {only_b} only B): accuracy differs although {label} does not "
+                "reliably."
+            )
     return Comparison(
         name_a=name_a,
         name_b=name_b,

@@ -76,11 +76,17 @@ def plot_shares(
                 )
                 xs = np.array([pos[lv] for lv in levels]) + offsets[s]
                 val = 100 * rows[col].to_numpy(dtype=float)
-                err = np.vstack(
-                    [
-                        val - 100 * rows[lo].to_numpy(dtype=float),
-                        100 * rows[hi].to_numpy(dtype=float) - val,
-                    ]
+                # Clip: a corrected point can sit outside its percentile interval when the
+                # correction is unstable; the interval is still what is drawn.
+                err = np.clip(
+                    np.vstack(
+                        [
+                            val - 100 * rows[lo].to_numpy(dtype=float),
+                            100 * rows[hi].to_numpy(dtype=float) - val,
+                        ]
+                    ),
+                    0,
+                    None,
                 )
                 c = colour(lab, j)
                 ymax = max(ymax, np.nanmax(100 * rows[hi].to_numpy(dtype=float), initial=0))

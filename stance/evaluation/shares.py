@@ -27,6 +27,7 @@ written between the two).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -174,6 +175,7 @@ def stance_shares(
     labels: Sequence[str] | None = None,
     calibration: pd.DataFrame | None = None,
     use: str = "label",
+    correct_with: str | None = None,
     label_column: str | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
@@ -196,6 +198,12 @@ def stance_shares(
         with the misclassification matrix estimated from it.
     use:
         ``"label"`` counts hard predictions; ``"proba"`` averages probabilities.
+    correct_with:
+        What the correction inverts: ``"label"`` (adjusted classify and count)
+        or ``"proba"`` (probabilistic ACC: mean probabilities per true class).
+        Defaults to ``use``. Use ``"proba"`` when the classifier never predicts
+        some class: hard-label M is then singular and that class's share is not
+        identified, while mean probabilities usually still separate the classes.
 
     Returns a long table: ``<by>..., label, n, count, observed, obs_lo, obs_hi``
     and, with ``calibration``, ``adjusted, adj_lo, adj_hi``. Shares are fractions.
@@ -227,15 +235,26 @@ def stance_shares(
     rng = np.random.default_rng(seed)
     hard = use == "label"
 
+    correct_with = correct_with or use
+    hard_c = correct_with == "label"
     m_hat = m_boot = None
     if calibration is not None:
         cal_gold = calibration["gold"].astype(str).to_numpy()
-        cal_v = _item_vectors(calibration, labels, use, "predicted")
+        cal_v = _item_vectors(calibration, labels, correct_with, "predicted")
         m_hat = misclassification_matrix(cal_gold, labels=labels, proba=cal_v).to_numpy()
+        rank = int(np.linalg.matrix_rank(m_hat, tol=1e-6))
+        if rank < k:
+            never = [lab for j, lab in enumerate(labels) if m_hat[:, j].max() < 1e-9]
+            warnings.warn(
+                f"misclassification matrix has rank {rank} < {k}"
+                + (f" (never predicted: {never})" if never else "")
+                + "; corrected shares are not identified. Use correct_with='proba' or merge classes.",
+                stacklevel=2,
+            )
         # Bootstrap M: resample labelled items within each true class (class sizes fixed).
         m_boot = np.empty((n_resamples, k, k))
         for i, lab in enumerate(labels):
-            m_boot[:, i, :] = _resampled_means(cal_v[cal_gold == lab], n_resamples, rng, hard)
+            m_boot[:, i, :] = _resampled_means(cal_v[cal_gold == lab], n_resamples, rng, hard_c)
 
     groups = frame.groupby(by, sort=True, observed=True) if by else [((), frame)]
     rows = []
@@ -254,8 +273,13 @@ def stance_shares(
             obs_lo, obs_hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
         adj = adj_lo = adj_hi = None
         if m_hat is not None:
-            adj = adjust_shares(q, m_hat)
-            q_boot = _resampled_means(v, n_resamples, rng, hard)
+            vc = (
+                v
+                if correct_with == use
+                else _item_vectors(part, labels, correct_with, label_column)
+            )
+            adj = adjust_shares(vc.mean(axis=0), m_hat)
+            q_boot = _resampled_means(vc, n_resamples, rng, hard_c)
             p_boot = np.array([adjust_shares(q_boot[r], m_boot[r]) for r in range(n_resamples)])
             adj_lo, adj_hi = np.quantile(p_boot, [alpha / 2, 1 - alpha / 2], axis=0)
         for j, lab in enumerate(labels):
