@@ -167,10 +167,7 @@ def make_input(
     n = len(texts)
     if titles is None:
         titles = [""] * n
-    if target is None or isinstance(target, str):
-        targets = [target or ""] * n
-    else:
-        targets = list(target)
+    targets = [target or ""] * n if target is None or isinstance(target, str) else list(target)
     if not (len(titles) == len(targets) == n):
         raise DataError(
             f"texts ({n}), titles ({len(titles)}) and targets ({len(targets)}) differ in length"
