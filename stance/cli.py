@@ -28,14 +28,22 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001, ARG001
+    print(f"stance: warning: {message}", file=sys.stderr)
+
+
 def run_main() -> None:
     """``stance-run``: compose the Hydra config, run the experiment, print the headline."""
+    import warnings
+
     import hydra
     from omegaconf import DictConfig
 
     from stance.paths import conf_dir
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Data warnings (e.g. rows dropped for empty text) as one line, not file:line + source.
+    warnings.showwarning = _one_line_warning
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
     def _app(cfg: DictConfig) -> float | None:

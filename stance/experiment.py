@@ -197,9 +197,7 @@ def _run_stages(
                 f"fold {fold.index}: dropped {int((~keep).sum())} test rows duplicated in train"
             )
             test = test[keep]
-        unseen = sorted(set(y[test]) - set(y[fold.train]))
-        if unseen:
-            notes.append(f"fold {fold.index}: test labels never seen in training: {unseen}")
+        _check_test_labels(cfg, fold, y, test, notes)
         pipeline = build_pipeline(cfg, memory)
         with timer.stage("fit"):
             pipeline.fit(X.iloc[fold.train], y[fold.train])
@@ -308,6 +306,28 @@ def _run_stages(
     }
     staged.commit(record)
     return RunResult(staged.path, metrics, predictions, final, corpus)
+
+
+def _check_test_labels(cfg: DictConfig, fold: Fold, y: np.ndarray, test, notes: list) -> None:
+    """A test label the training part never shows cannot be predicted: fail, naming it.
+
+    ``+split.allow_unseen_labels=true`` turns the error into a note in the report.
+    """
+    unseen = sorted(set(y[test]) - set(y[fold.train]))
+    if not unseen:
+        return
+    counts = {label: int((y[test] == label).sum()) for label in unseen}
+    message = (
+        f"split {cfg.split.name!r} fold {fold.index}: test label(s) {counts} never occur in the "
+        f"training part (training labels: {sorted(set(y[fold.train]))}); every test label must "
+        "also be in training"
+    )
+    if cfg.split.get("allow_unseen_labels", False):
+        notes.append(message)
+        return
+    raise DataError(
+        message + ": fix the split column, or pass +split.allow_unseen_labels=true to score anyway"
+    )
 
 
 def _progress(folds: list[Fold], console, description: str):

@@ -35,6 +35,12 @@ CARD_FILE = "model_card.json"
 STATUS_OK = "ok"
 #: Lone surrogates are what undecodable bytes become under ``surrogateescape``.
 _SURROGATES = re.compile("[\udc80-\udcff]")
+_STATUS_MEANING = {
+    "missing_text": "is missing (None or NaN)",
+    "empty_text": "is empty or whitespace-only",
+    "undecodable": "holds bytes that are not valid UTF-8",
+    "empty_after_cleaning": "is empty once boilerplate is removed",
+}
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -255,7 +261,7 @@ class StanceModel:
     def _checked(
         self, texts: Sequence[str] | str, target: str | None, titles: Sequence[str] | None
     ) -> tuple[pd.DataFrame, bool]:
-        single = isinstance(texts, str)
+        single = isinstance(texts, str | bytes)
         if texts is None or (
             not single and not isinstance(texts, Sequence | pd.Series | np.ndarray)
         ):
@@ -269,9 +275,11 @@ class StanceModel:
         bad = result["status"] != STATUS_OK
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
+            status = result["status"].iloc[first]
             raise StanceError(
-                f"text {first} cannot be classified: {result['status'].iloc[first]} "
-                f"({int(bad.sum())} of {len(result)} texts affected)"
+                f"text {first} cannot be classified: {status} - it {_STATUS_MEANING.get(status, '')}"
+                f"; expected non-empty UTF-8 text ({int(bad.sum())} of {len(result)} texts "
+                "affected; StanceModel.predict_frame gives a status per row instead)"
             )
         return result, single
 

@@ -199,9 +199,12 @@ def _predict_body(args: argparse.Namespace) -> int:
         path = Path(source)
         if not path.is_file():
             raise DataError(f"input file not found: {path}")
-        batches = list(iter_batches(path, 1 << 16, fmt))
-        if not batches:
-            raise DataError(f"{path}: no rows")
+        notes: list[str] = []
+        batches = list(iter_batches(path, 1 << 16, fmt, notes))
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
+        if not sum(len(batch) for batch in batches):
+            raise DataError(f"{path}: no rows (expected a header and at least one data row)")
         table = pd.concat(batches, ignore_index=True)
         present = [c for c in table.columns if c != _BAD_RECORD]
         for option, name in (

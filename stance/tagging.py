@@ -94,7 +94,33 @@ def _iter_jsonl(path: Path, batch_size: int, notes: list[str]) -> Iterator[pd.Da
         yield pd.DataFrame(records, dtype=object)
 
 
-def _iter_csv(path: Path, batch_size: int, sep: str) -> Iterator[pd.DataFrame]:
+def _iter_csv(path: Path, batch_size: int, sep: str, notes: list[str]) -> Iterator[pd.DataFrame]:
+    """CSV/TSV batches; a file cut inside a quoted field is a DataError naming the row."""
+    if not path.name.lower().endswith((".gz", ".bz2", ".xz")) and path.stat().st_size:
+        with open(path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) not in (b"\n", b"\r"):
+                notes.append(
+                    f"{path}: the file does not end with a newline; its last row may be "
+                    "truncated mid-line (check it, or re-export the file)"
+                )
+    rows = 0
+    try:
+        for chunk in _csv_reader(path, batch_size, sep):
+            rows += len(chunk)
+            yield chunk
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"{path}: cannot parse the {'CSV' if sep == ',' else 'TSV'}"
+            f"{f' after data row {rows}' if rows else ''} "
+            f"({str(exc).removeprefix('Error tokenizing data. C error: ')}); the file looks "
+            "truncated or malformed (expected every quoted field to be closed)"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty (expected a header line)") from None
+
+
+def _csv_reader(path: Path, batch_size: int, sep: str):
     reader = pd.read_csv(
         path,
         sep=sep,
@@ -127,7 +153,7 @@ def iter_batches(
     if fmt == "jsonl":
         return _iter_jsonl(path, batch_size, notes)
     if fmt in ("csv", "tsv"):
-        return _iter_csv(path, batch_size, "," if fmt == "csv" else "\t")
+        return _iter_csv(path, batch_size, "," if fmt == "csv" else "\t", notes)
     return _iter_parquet(path, batch_size)
 
 
@@ -192,6 +218,12 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _discard_if_unstarted(parts: Path, manifest: dict[str, Any]) -> None:
+    """Remove ``OUT.parts/`` when it holds no finished batch (nothing to resume)."""
+    if not manifest.get("done"):
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -372,6 +404,8 @@ def tag_corpus(
     checked = False
     try:
         for index, source in enumerate(iter_batches(corpus, batch_size, fmt, notes)):
+            if not len(source):
+                continue
             source = source.reset_index(drop=True)
             if not checked:
                 wanted = [
@@ -418,6 +452,9 @@ def tag_corpus(
             if bar is not None:
                 bar.update(len(src))
         pending = []
+    except StanceError:
+        _discard_if_unstarted(parts, manifest)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -426,8 +463,9 @@ def tag_corpus(
                 fut.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    if not checked:
-        raise DataError(f"{corpus}: the corpus has no rows")
+    if not checked or summary.rows == 0:
+        _discard_if_unstarted(parts, manifest)
+        raise DataError(f"{corpus}: the corpus has no rows (expected a header and data rows)")
     summary.notes.extend(notes)
     # Assemble: stream the parts into a temporary file next to OUT, then move it in.
     out.parent.mkdir(parents=True, exist_ok=True)
