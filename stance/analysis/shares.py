@@ -88,6 +88,9 @@ def plot_shares(
                     0,
                     None,
                 )
+                if np.all(np.isnan(val)):
+                    s += 1
+                    continue
                 c = colour(lab, j)
                 ymax = max(ymax, np.nanmax(100 * rows[hi].to_numpy(dtype=float), initial=0))
                 ax.errorbar(
@@ -132,7 +135,7 @@ def plot_shares(
         title = f"Stance shares by {by}" + (" (corrected for classifier error)" if has_adj else "")
     fig.suptitle(title, fontsize=13)
     note = caption if caption is not None else table.attrs.get("note", "")
-    if has_adj and CORRECTION_NOTE not in note and caption is None:
+    if has_adj and caption is None and "correct" not in note.lower():
         note = (note + " " + CORRECTION_NOTE).strip()
     layout_with_caption(fig, note)
     return fig
