@@ -136,3 +136,13 @@ def test_shares_by_period_and_proba_and_wilson(tmp_path) -> None:
 def test_missing_group_column() -> None:
     with pytest.raises(KeyError, match="leaning"):
         stance_shares(pd.DataFrame({"predicted": ["a"]}), "leaning")
+
+
+def test_singular_matrix_warns() -> None:
+    # A class the classifier never predicts makes M singular: the correction must say so.
+    cal = pd.DataFrame(
+        {"gold": ["a", "a", "b", "b", "c", "c"], "predicted": ["a", "c", "c", "c", "c", "a"]}
+    )
+    tagged = pd.DataFrame({"predicted": ["a", "c", "c"], "g": ["x", "x", "x"]})
+    with pytest.warns(UserWarning, match="never predicted: \\['b'\\]"):
+        stance_shares(tagged, "g", labels=["a", "b", "c"], calibration=cal, n_resamples=20)
