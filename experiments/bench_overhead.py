@@ -61,7 +61,12 @@ def bare(i: int) -> dict:
     log = WORK / f"bare_{i}.log"
     out = timed([sys.executable, str(HERE / "bare_sklearn_allsides.py")], log)
     result = json.loads(log.read_text(encoding="utf-8").strip().splitlines()[-1])
-    return {**out, "macro_f1": result["macro_f1"], "timings": result["timings"]}
+    return {
+        **out,
+        "macro_f1": result["macro_f1"],
+        "timings": result["timings"],
+        "wall_s_inner": result["wall_time_s"],
+    }
 
 
 def stance(i: int, cache: Path, name: str, extra: list[str]) -> dict:
@@ -81,7 +86,7 @@ def stance(i: int, cache: Path, name: str, extra: list[str]) -> dict:
     }
 
 
-def markdown(rounds: list[dict]) -> list[str]:
+def markdown(rounds: list[dict], cleaner: dict | None = None) -> list[str]:
     ratios = [r["stance"]["wall_s"] / r["bare"]["wall_s"] for r in rounds]
     speedups = [r["stance"]["wall_s"] / r["cached"]["wall_s"] for r in rounds]
     peak = max(r[k]["peak_rss_mb"] for r in rounds for k in ("stance", "cached"))
@@ -123,14 +128,100 @@ def markdown(rounds: list[dict]) -> list[str]:
         "`stance` stages are run.json timings (in-process); the difference between wall s and",
         "their sum is interpreter start, imports and Hydra composition. The bare script does",
         "no text cleaning, near-duplicate check, bootstrap, plots, report or model saving.",
+        "",
+        *breakdown(rounds, cleaner),
     ]
     return lines
+
+
+def breakdown(rounds: list[dict], cleaner: dict | None) -> list[str]:
+    """Where stance-run's extra time goes, per stage, averaged over rounds (seconds)."""
+
+    def mean(f) -> float:
+        return statistics.mean(f(r) for r in rounds)
+
+    def st(r: dict, *names: str, side: str = "stance") -> float:
+        return sum(r[side]["timings"].get(n, 0.0) for n in names)
+
+    bare_t = lambda r, k: r["bare"]["timings"][k]  # noqa: E731
+    fit_cold = mean(lambda r: st(r, "fit", "predict"))
+    fit_warm = mean(lambda r: st(r, "fit", "predict", side="cached"))
+    rows = [
+        (
+            "interpreter, imports, Hydra (wall − stages)",
+            mean(lambda r: r["stance"]["wall_s"] - sum(r["stance"]["timings"].values())),
+            mean(lambda r: r["bare"]["wall_s"] - r["bare"]["wall_s_inner"])
+            if all("wall_s_inner" in r["bare"] for r in rounds)
+            else float("nan"),
+        ),
+        ("load + split", mean(lambda r: st(r, "load", "split")), mean(lambda r: bare_t(r, "load"))),
+        ("near-duplicate check (dedup)", mean(lambda r: st(r, "dedup")), 0.0),
+        (
+            "clean + TF-IDF + LR fit + predict (fit, predict)",
+            fit_cold,
+            mean(lambda r: bare_t(r, "features") + bare_t(r, "fit_predict")),
+        ),
+        ("  same, warm feature cache (model.C=2 rerun)", fit_warm, float("nan")),
+        ("scoring + bootstrap (evaluate)", mean(lambda r: st(r, "evaluate")), 0.0),
+        ("report, plots, model file (write)", mean(lambda r: st(r, "write")), 0.0),
+    ]
+    lines = [
+        "Where the time goes (mean over rounds, seconds):",
+        "",
+        "| stage | stance-run | bare script |",
+        "| --- | --- | --- |",
+        *[f"| {name} | {a:.1f} | {'—' if b != b else f'{b:.1f}'} |" for name, a, b in rows],
+    ]
+    if cleaner:
+        lines += [
+            "",
+            f"TextCleaner alone (data.clean=true; the bare script does not clean): "
+            f"{cleaner['seconds']:.1f} s for {cleaner['docs']} articles "
+            f"({cleaner['ms_per_doc']:.1f} ms/article) → about "
+            f"{cleaner['ms_per_doc'] * cleaner['corpus_docs'] / 1000:.0f} s for the "
+            f"{cleaner['corpus_docs']:,} AllSides articles (train+val in fit, test in predict), "
+            "measured in-process on the same machine right after the rounds.",
+        ]
+    return lines
+
+
+def measure_cleaner(n: int = 500) -> dict:
+    """Time stance's TextCleaner on the first ``n`` AllSides articles (cheap, in-process)."""
+    import gzip
+
+    import pandas as pd
+
+    from stance.data.clean import TextCleaner
+
+    rows = []
+    with gzip.open("/work/shared/data/allsides/articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            a = json.loads(line)
+            rows.append({"text": a.get("content_original") or "", "title": a.get("title") or ""})
+            if len(rows) >= n:
+                break
+    frame = pd.DataFrame(rows).assign(target="")
+    start = time.perf_counter()
+    TextCleaner(enabled=True).fit_transform(frame)
+    seconds = time.perf_counter() - start
+    return {
+        "docs": n,
+        "seconds": round(seconds, 2),
+        "ms_per_doc": 1000 * seconds / n,
+        "corpus_docs": 27978 + 6996 + 1300,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--render", action="store_true", help="re-render from runs/speed.json, run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(run_benchmarks.SPEED.read_text(encoding="utf-8"))
+        return finish(saved["rounds"], saved.get("cleaner") or measure_cleaner())
     WORK.mkdir(parents=True, exist_ok=True)
     rounds = []
     for i in range(args.repeats):
@@ -147,9 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         r["cached"] = stance(i, cache, f"cached_{i}", ["model.C=2"])
         print(f"  {r['cached']['wall_s']:.1f} s", flush=True)
         rounds.append(r)
-    lines = markdown(rounds)
+    return finish(rounds, measure_cleaner())
+
+
+def finish(rounds: list[dict], cleaner: dict | None) -> int:
+    lines = markdown(rounds, cleaner)
     run_benchmarks.SPEED.write_text(
-        json.dumps({"rounds": rounds, "markdown": lines}, indent=2), encoding="utf-8"
+        json.dumps({"rounds": rounds, "cleaner": cleaner, "markdown": lines}, indent=2),
+        encoding="utf-8",
     )
     run_benchmarks.RESULTS.write_text(run_benchmarks.render(), encoding="utf-8")
     print("\n".join(lines))
