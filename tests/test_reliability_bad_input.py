@@ -474,7 +474,7 @@ def test_data_info_whitespace_texts_are_reported(tmp_path, capsys):
 FAST = ["report.bootstrap=0", "cache.features=false", "features.min_df=1"]
 
 
-def _stance_run(tmp_path: Path, *overrides: str, data_file: Path | None = None, timeout=240):
+def _stance_run_cmd(tmp_path: Path, *overrides: str, data_file: Path | None = None):
     env = dict(os.environ, STANCE_OUTPUT_DIR=str(tmp_path / "out"))
     data = (
         [
@@ -486,13 +486,13 @@ def _stance_run(tmp_path: Path, *overrides: str, data_file: Path | None = None, 
         if data_file is not None
         else []
     )
+    return ["stance-run", *data, *FAST, *overrides], env
+
+
+def _stance_run(tmp_path: Path, *overrides: str, data_file: Path | None = None, timeout=240):
+    cmd, env = _stance_run_cmd(tmp_path, *overrides, data_file=data_file)
     return subprocess.run(
-        ["stance-run", *data, *FAST, *overrides],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -543,17 +543,38 @@ RUN_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def run_failures(files, tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Every bad-input ``stance-run`` at once (separate processes, separate output dirs):
+    the cost is mostly interpreter start-up, so running them side by side saves ~40 s."""
+    started = {}
+    for case, corpus, overrides, _ in RUN_CASES:
+        root = tmp_path_factory.mktemp("stance_run_case")
+        path = root / "nowhere/x.csv" if corpus == "missing" else files[corpus]
+        cmd, env = _stance_run_cmd(root, *overrides, data_file=path)
+        started[case] = (
+            root,
+            subprocess.Popen(
+                cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ),
+        )
+    done = {}
+    for case, (root, proc) in started.items():
+        out, err = proc.communicate(timeout=300)
+        done[case] = (root, subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("case", "corpus", "overrides", "expected"), RUN_CASES, ids=[c[0] for c in RUN_CASES]
+    ("case", "expected"), [(c[0], c[3]) for c in RUN_CASES], ids=[c[0] for c in RUN_CASES]
 )
-def test_stance_run_refuses_bad_input(files, tmp_path, case, corpus, overrides, expected):
-    path = tmp_path / "nowhere/x.csv" if corpus == "missing" else files[corpus]
-    out = _stance_run(tmp_path, *overrides, data_file=path)
+def test_stance_run_refuses_bad_input(run_failures, case, expected):
+    root, out = run_failures[case]
     assert out.returncode == 2, out.stderr
     assert re.search(expected, out.stderr), out.stderr
     assert "Traceback" not in out.stderr
-    assert _run_dirs(tmp_path) == []
+    assert _run_dirs(root) == []
 
 
 @pytest.mark.xfail(
