@@ -51,8 +51,10 @@ def test_basil_relative_counts_match_readme():
 def test_basil_sentence_counts():
     corpus = _load("basil_sentence")
     # 7,984 body sentences; 1,623 hold at least one of the 1,723 body spans (3 more are in titles)
-    assert len(corpus) == 7984
-    assert corpus.frame["label"].value_counts().to_dict() == {"none": 6361, "biased": 1623}
+    # 7,984 body sentences; the 7 empty ones (no text to classify, none biased) are dropped.
+    assert len(corpus) == 7977
+    assert corpus.frame["label"].value_counts().to_dict() == {"none": 6354, "biased": 1623}
+    assert any("dropped 7 row(s)" in note for note in corpus.notes)
     assert corpus.frame["id"].is_unique
 
 

@@ -310,6 +310,8 @@ def read_table(
         from datasets import Features, Value
 
         header = _csv_header(p, kwargs["sep"])
+        if not _has_data_row(p):
+            raise DataError(f"{p}: the file has a header ({len(header)} columns) but no rows")
         kwargs["features"] = Features({name: Value("string") for name in header})
     try:
         dataset = load_dataset(
@@ -322,6 +324,14 @@ def read_table(
         _check_columns(columns, list(dataset.column_names), str(p))
         dataset = dataset.select_columns(list(dict.fromkeys(columns)))
     return dataset.to_pandas()
+
+
+def _has_data_row(path: Path) -> bool:
+    """True when a delimited file has at least one non-blank line after its header."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        handle.readline()
+        return any(line.strip() for line in handle)
 
 
 def _check_columns(columns: Sequence[str], present: list[str], where: str) -> None:

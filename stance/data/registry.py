@@ -83,7 +83,7 @@ CORPORA: dict[str, CorpusEntry] = {
         ),
         CorpusEntry("basil_actor", ("basil",), 612, {"neu": 463, "neg": 126, "pos": 23}),
         CorpusEntry("basil_relative", ("basil",), 300, {"center": 144, "left": 81, "right": 75}),
-        CorpusEntry("basil_sentence", ("basil",), 7984, {"none": 6361, "biased": 1623}),
+        CorpusEntry("basil_sentence", ("basil",), 7977, {"none": 6354, "biased": 1623}),
         CorpusEntry(
             "semeval2016",
             ("tweeteval_stance",),

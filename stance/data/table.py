@@ -10,6 +10,7 @@ set, the headline metric and which labels that metric averages.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -86,7 +87,21 @@ class Corpus:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.frame = validate_table(self.frame, self.task, where=self.name)
+        frame = validate_table(self.frame, self.task, where=self.name)
+        empty = frame["text"].str.strip() == ""
+        if empty.any():
+            # One rule for every loader: a row with no text cannot be classified.
+            first = int(empty.to_numpy().nonzero()[0][0])
+            message = (
+                f"{self.name}: dropped {int(empty.sum())} row(s) whose text is empty or "
+                f"whitespace only (first: row {first}, id {frame['id'].iloc[first]!r})"
+            )
+            warnings.warn(message, UserWarning, stacklevel=3)
+            self.notes.append(message)
+            frame = frame[~empty].reset_index(drop=True)
+            if frame.empty:
+                raise DataError(f"{self.name}: no row has any text")
+        self.frame = frame
 
     @property
     def fingerprint(self) -> str:
@@ -117,13 +132,13 @@ def validate_table(frame: pd.DataFrame, task: Task, where: str = "corpus") -> pd
     ``label`` must be present. Labels outside the task's label set are reported
     with the first offending row.
     """
+    if len(frame) == 0:
+        raise DataError(f"{where}: the corpus has no rows")
     missing = [c for c in ("id", "text", "label") if c not in frame.columns]
     if missing:
         raise DataError(
             f"{where}: missing column(s) {missing}; columns present: {list(frame.columns)}"
         )
-    if frame.empty:
-        raise DataError(f"{where}: the corpus has no rows")
     out = frame.copy()
     for column in CORPUS_COLUMNS:
         if column not in out.columns:
