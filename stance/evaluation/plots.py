@@ -67,7 +67,7 @@ def precision_recall_plot(
     title: str = "Precision–recall per class",
 ) -> Path:
     """One-vs-rest precision–recall curve per class, average precision in the legend."""
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     y_true = np.asarray(y_true)
     for label in labels:
         column = f"proba_{label}"
@@ -85,6 +85,14 @@ def precision_recall_plot(
     ax.set_xlim(0, 1.0)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=9, title="class (dotted: prevalence)", title_fontsize=9)
+    # Outside the axes: curves fill the whole plot area, so any inside spot hides one.
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=9,
+        frameon=False,
+        title="class (dotted line: prevalence)",
+        title_fontsize=9,
+    )
     ax.grid(alpha=0.3)
     return _save(fig, path)
