@@ -257,9 +257,13 @@ def _predict_body(args: argparse.Namespace) -> int:
         dest = Path(args.output)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(payload)
-        os.replace(tmp, dest)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(payload)
+            os.replace(tmp, dest)
+        except BaseException:  # interrupted or disk full: no partial file left behind
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return 0 if bad < len(out) else 1
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-SMALL = ["split.n_splits=2", "report.bootstrap=50"]
+SMALL = ["split.n_splits=2", "report.bootstrap=50", "save_model=false"]
 
 
 def _env(out: Path, hash_seed: str) -> dict:
