@@ -20,6 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from sklearn.pipeline import Pipeline
 
+from stance.cache import feature_cache_dir
 from stance.data.clean import TextCleaner
 from stance.data.loading import load_corpus
 from stance.data.splits import Fold, make_folds
@@ -113,12 +114,10 @@ def _cross_split_duplicates(frame: pd.DataFrame, fold: Fold, threshold: float) -
 def _bootstrap(y_true: np.ndarray, y_pred: np.ndarray, corpus: Corpus, n: int, seed: int):
     if n <= 0:
         return None
-    from stance.evaluation.bootstrap import bootstrap_ci
+    from stance.evaluation.bootstrap import bootstrap_ci, metric_for_task
 
-    def metric(t: np.ndarray, p: np.ndarray) -> float:
-        return headline_score(t, p, corpus.task)
-
-    lo, hi = bootstrap_ci(y_true, y_pred, metric, n_resamples=n, seed=seed)
+    # The vectorised metric matches headline_score exactly and is ~100x faster.
+    lo, hi = bootstrap_ci(y_true, y_pred, metric_for_task(corpus.task), n_resamples=n, seed=seed)
     return [float(lo), float(hi)]
 
 
@@ -179,7 +178,7 @@ def _run_stages(
     X = model_input(frame)
     y = frame["label"].to_numpy()
     cache_root = Path(cfg.paths.cache_dir) if cfg.paths.get("cache_dir") else default_cache_dir()
-    memory = Memory(cache_root / "features", verbose=0) if cfg.cache.features else None
+    memory = Memory(feature_cache_dir(cache_root), verbose=0) if cfg.cache.features else None
     labels = list(corpus.task.labels)
 
     fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
