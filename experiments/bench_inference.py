@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
-DATA = (
-    Path(os.environ.get("STANCE_DATA_DIR", "/work/shared/data")) / "allsides" / "articles.jsonl.gz"
-)
-SEED = Path("/work/shared/seeds/000_d54e7f37c2073ae9.txt")
+from stance.paths import default_data_dir
+
+DATA = default_data_dir() / "allsides" / "articles.jsonl.gz"
+SEED = default_data_dir().parent / "seeds" / "000_d54e7f37c2073ae9.txt"
 
 
 def read_articles(n: int) -> pd.DataFrame:
