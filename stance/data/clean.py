@@ -225,17 +225,8 @@ class TextCleaner(TransformerMixin, BaseEstimator):
         return self
 
     def _options(self) -> dict:
-        return {
-            "unicode": self.unicode,
-            "quotes": self.quotes,
-            "repeated_title": self.repeated_title,
-            "read_more": self.read_more,
-            "help_nav": self.help_nav,
-            "share_prompts": self.share_prompts,
-            "bylines": self.bylines,
-            "photo_credits": self.photo_credits,
-            "trailing_fragment_words": self.trailing_fragment_words,
-        }
+        # Every parameter except the on/off switch is a clean_article option.
+        return {k: v for k, v in self.get_params().items() if k != "enabled"}
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if not self.enabled:

@@ -24,8 +24,8 @@ import yaml
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from stance.features._util import as_tuple, plain
-from stance.features.text import ANALYZERS, fit_vectorizer
+from stance.features._util import plain
+from stance.features.text import fit_vectorizer, make_tfidf
 from stance.serialization import CompactVocabularyMixin
 
 Lexicon = dict[str, dict[str, dict[str, list[str]]]]
@@ -262,16 +262,13 @@ class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         self.sublinear_tf = sublinear_tf
 
     def _vec(self) -> TfidfVectorizer:
-        if self.analyzer not in ANALYZERS:
-            raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
-        return TfidfVectorizer(
-            analyzer=self.analyzer,
-            ngram_range=as_tuple(self.ngram_range),
+        return make_tfidf(
+            self.analyzer,
+            self.ngram_range,
             min_df=self.min_df,
             max_df=self.max_df,
             max_features=self.max_features,
             sublinear_tf=self.sublinear_tf,
-            dtype=np.float64,
         )
 
     def _windows(self, X):

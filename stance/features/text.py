@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,15 @@ def field_documents(
     if max_chars:
         docs = [d[:max_chars] for d in docs]
     return docs
+
+
+def make_tfidf(analyzer: str, ngram_range: Sequence[int], **params: Any) -> TfidfVectorizer:
+    """The one place a TfidfVectorizer is configured for every n-gram feature block."""
+    if analyzer not in ANALYZERS:
+        raise ValueError(f"analyzer must be one of {ANALYZERS}, got {analyzer!r}")
+    return TfidfVectorizer(
+        analyzer=analyzer, ngram_range=as_tuple(ngram_range), dtype=np.float64, **params
+    )
 
 
 def fit_vectorizer(vec: TfidfVectorizer, docs: list[str]) -> TfidfVectorizer:
@@ -104,11 +114,9 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
         self.max_chars = max_chars
 
     def _vectorizer(self) -> TfidfVectorizer:
-        if self.analyzer not in ANALYZERS:
-            raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
-        return TfidfVectorizer(
-            analyzer=self.analyzer,
-            ngram_range=as_tuple(self.ngram_range),
+        return make_tfidf(
+            self.analyzer,
+            self.ngram_range,
             min_df=self.min_df,
             max_df=self.max_df,
             max_features=self.max_features,
@@ -116,7 +124,6 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
             lowercase=self.lowercase,
             binary=self.binary,
             stop_words=self.stop_words,
-            dtype=np.float64,
         )
 
     def _groups(self) -> list[tuple[str, ...]]:
