@@ -46,3 +46,23 @@ def test_any_unicode_vocabulary_round_trips(tmp_path_factory, texts):
     fitted = NgramTfidf(min_df=1, analyzer="char", ngram_range=(1, 2), fields=("text",)).fit(X)
     loaded = _roundtrip(fitted, tmp_path_factory.mktemp("v"))
     assert loaded.vectorizer_.vocabulary_ == fitted.vectorizer_.vocabulary_
+
+
+def test_fit_transform_equals_fit_then_transform():
+    X = pd.DataFrame(
+        {
+            "text": [
+                "Putin met Trump in Helsinki.",
+                "Sanctions on Russia were extended.",
+                "Talks in Helsinki resumed",
+                "",
+            ],
+            "title": ["Summit", "", "Talks", ""],
+            "target": "",
+        }
+    )
+    for params in ({}, {"separate": True}, {"analyzer": "char_wb", "ngram_range": (2, 3)}):
+        one_pass = NgramTfidf(min_df=1, **params).fit_transform(X)
+        two_pass = NgramTfidf(min_df=1, **params).fit(X).transform(X)
+        assert one_pass.shape == two_pass.shape
+        assert abs(one_pass - two_pass).max() < 1e-12

@@ -39,6 +39,15 @@ def make_tfidf(analyzer: str, ngram_range: Sequence[int], **params: Any) -> Tfid
     )
 
 
+def fit_transform_vectorizer(vec: TfidfVectorizer, docs: list[str]):
+    """Fit ``vec`` and return ``(vec, matrix)`` tokenising ``docs`` once, not twice."""
+    try:
+        return vec, vec.fit_transform(docs)
+    except ValueError:
+        vec = fit_vectorizer(vec, docs)
+        return vec, vec.transform(docs)
+
+
 def fit_vectorizer(vec: TfidfVectorizer, docs: list[str]) -> TfidfVectorizer:
     """Fit ``vec``; if nothing survives (empty titles, tiny data) fall back to a
     one-column placeholder vocabulary so the block contributes zeros, not an error."""
@@ -155,7 +164,15 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
         return blocks[0].tocsr() if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
-        return self.fit(X).transform(X)
+        # Tokenising is most of the cost: fit and transform in one pass per block.
+        self.vectorizers_, blocks = [], []
+        for group in self._groups():
+            vec, block = fit_transform_vectorizer(
+                self._vectorizer(), field_documents(X, group, self.max_chars)
+            )
+            self.vectorizers_.append(vec)
+            blocks.append(block)
+        return blocks[0].tocsr() if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features=None):
         names = []
