@@ -213,7 +213,7 @@ def render() -> str:
         "- Predefined splits (SemEval-2016, AllSides): every choice is made by fitting on the",
         "  released `train` part and scoring the released `val` part",
         "  (`split.train_parts=[train] split.test_part=val`, e.g. through",
-        "  `stance-run -m +hparams_search=optuna_logreg`); the pinned config then fits on",
+        "  `stance-run -m hparams_search=optuna_logreg`); the pinned config then fits on",
         "  train+val and the `test` part is scored once.",
         "- CV-only corpora (BASIL, Russia–US): no test set exists, so the out-of-fold predictions",
         "  are the evaluation. Pinned configs use a-priori settings (config defaults) rather than",

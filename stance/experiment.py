@@ -101,14 +101,22 @@ def _proba_frame(pipeline: Pipeline, X: pd.DataFrame, labels: Sequence[str]) -> 
     return frame.reindex(columns=[f"proba_{label}" for label in labels], fill_value=0.0)
 
 
-def _cross_split_duplicates(frame: pd.DataFrame, fold: Fold, threshold: float) -> pd.DataFrame:
-    try:
-        from stance.data.dedup import cross_split_duplicates
-    except ImportError:
-        return pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity"])
-    return cross_split_duplicates(
-        frame.iloc[fold.train], frame.iloc[fold.test], threshold=threshold
-    )
+def _cross_split_duplicates(
+    frame: pd.DataFrame, fold: Fold, threshold: float, memory: Any = None
+) -> pd.DataFrame:
+    """Exact / near duplicates between a fold's training and test rows.
+
+    The check depends only on the data and the threshold, never on features or
+    model, so it is cached with the fitted features: a sweep over classifiers
+    pays for it once.
+    """
+    from stance.data.dedup import cross_split_duplicates
+
+    columns = ["id", "text", "title"]
+    train = frame.iloc[fold.train][columns].reset_index(drop=True)
+    test = frame.iloc[fold.test][columns].reset_index(drop=True)
+    find = memory.cache(cross_split_duplicates) if memory is not None else cross_split_duplicates
+    return find(train, test, threshold=threshold)
 
 
 def _bootstrap(y_true: np.ndarray, y_pred: np.ndarray, corpus: Corpus, n: int, seed: int):
@@ -156,7 +164,8 @@ def run_experiment(
         interval = f" (95% CI {100 * ci[0]:.1f}–{100 * ci[1]:.1f})" if ci else ""
         console.print(
             f"[bold]{headline['metric']} = {100 * headline['value']:.2f}{interval}[/bold]"
-            f"  report: {run_dir / 'report.md'}"
+            f"  report: {run_dir / 'report.md'}",
+            soft_wrap=True,
         )
     return result
 
@@ -184,8 +193,11 @@ def _run_stages(
     fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
     last_pipeline = None
     for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
-        with timer.stage("dedup"):
-            dups = _cross_split_duplicates(frame, fold, float(cfg.dedup.threshold))
+        if cfg.dedup.get("enabled", True):
+            with timer.stage("dedup"):
+                dups = _cross_split_duplicates(frame, fold, float(cfg.dedup.threshold), memory)
+        else:
+            dups = pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity"])
         if len(dups):
             dups = dups.assign(fold=fold.index)
             duplicates.append(dups)

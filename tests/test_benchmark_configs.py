@@ -93,7 +93,7 @@ def test_optuna_sweep_tunes_on_validation_only():
         GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose(
-            "config", overrides=["+hparams_search=optuna_logreg"], return_hydra_config=True
+            "config", overrides=["hparams_search=optuna_logreg"], return_hydra_config=True
         )
     GlobalHydra.instance().clear()
     sweeper = cfg.hydra.sweeper

@@ -268,3 +268,12 @@ def test_stance_help_lists_commands():
     assert out.returncode == 0
     for command in ("data", "predict", "tag", "rerun"):
         assert command in out.stdout
+
+
+def test_duplicate_check_can_be_switched_off_and_says_so(tmp_path, data_dir):
+    result = run_experiment(
+        _cfg(tmp_path, "dedup.enabled=false", "split.n_splits=2"), tmp_path / "r", quiet=True
+    )
+    report = (result.run_dir / "report.md").read_text()
+    assert "Not checked (dedup.enabled=false)." in report
+    assert "dedup" not in json.loads((result.run_dir / "run.json").read_text())["timings"]

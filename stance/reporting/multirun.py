@@ -45,8 +45,11 @@ def _comparison_plot(runs, table, path: Path, metric: str) -> None:
         for c in table.columns
         if c not in {"run", "score (95% CI)", "wall_time_s", "peak_memory_mb"}
     ]
+    def show(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
     labels = [
-        ", ".join(f"{c.split('.')[-1]}={row[c]}" for c in varying) or str(row["run"])
+        ", ".join(f"{c.split('.')[-1]}={show(row[c])}" for c in varying) or str(row["run"])
         for _, row in table.iterrows()
     ]
     ordered = runs.reset_index(drop=True)

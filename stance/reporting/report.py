@@ -221,7 +221,9 @@ def render_report(
     out.append(f"- Split sizes: {sizes}.")
     out.extend(f"- Note: {note}" for note in notes)
     out += ["", "## Leakage checks", ""]
-    if len(duplicates):
+    if not cfg.dedup.get("enabled", True):
+        out.append("Not checked (dedup.enabled=false).")
+    elif len(duplicates):
         kinds = duplicates["kind"].value_counts().to_dict()
         out.append(
             f"{duplicates['test_id'].nunique()} test rows have an exact or near duplicate in their "
