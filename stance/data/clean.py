@@ -134,8 +134,9 @@ def clean_article(
     # Iterate to a fixed point: removing one line can expose another (idempotence).
     # A pass that removes no paragraph is already a fixed point, so most
     # articles need one pass, not two.
+    norm_title = " ".join(_normalise(title, unicode, quotes).split()).casefold()
     for _ in range(20):
-        cleaned, removed = _clean_once(text, title, **options)
+        cleaned, removed = _clean_once(text, norm_title, options)
         done = cleaned == text or not removed
         text = cleaned
         if done:
@@ -143,42 +144,22 @@ def clean_article(
     return text
 
 
-def _clean_once(
-    text: str,
-    title: str,
-    *,
-    unicode: bool,
-    quotes: bool,
-    repeated_title: bool,
-    read_more: bool,
-    help_nav: bool,
-    share_prompts: bool,
-    bylines: bool,
-    photo_credits: bool,
-    trailing_fragment_words: int,
-) -> tuple[str, bool]:
+def _clean_once(text: str, norm_title: str, options: dict) -> tuple[str, bool]:
     """One cleaning pass; also says whether any paragraph was removed."""
-    text = _normalise(text, unicode, quotes)
+    text = _normalise(text, options["unicode"], options["quotes"])
     paragraphs = _paragraphs(text)
     before = len(paragraphs)
-    rules = {
-        "read_more": read_more,
-        "help_nav": help_nav,
-        "share_prompts": share_prompts,
-        "bylines": bylines,
-        "photo_credits": photo_credits,
-    }
-    paragraphs = [p for p in paragraphs if not _is_boilerplate(p, rules)]
-    if repeated_title and paragraphs:
+    paragraphs = [p for p in paragraphs if not _is_boilerplate(p, options)]
+    if options["repeated_title"] and paragraphs:
         head = paragraphs[0].casefold()
-        norm_title = " ".join(_normalise(title, unicode, quotes).split()).casefold()
         # A headline repeated at the top: collapse consecutive copies to one.
         while len(paragraphs) > 1 and paragraphs[1].casefold() == head:
             del paragraphs[1]
         if norm_title and head == norm_title and len(paragraphs) > 1:
             del paragraphs[0]
-    if trailing_fragment_words > 0:
-        while len(paragraphs) > 1 and len(paragraphs[-1].split()) < trailing_fragment_words:
+    fragment_words = options["trailing_fragment_words"]
+    if fragment_words > 0:
+        while len(paragraphs) > 1 and len(paragraphs[-1].split()) < fragment_words:
             paragraphs.pop()
     return "\n\n".join(paragraphs), len(paragraphs) != before
 

@@ -13,6 +13,7 @@ import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -103,7 +104,7 @@ class Corpus:
                 raise DataError(f"{self.name}: no row has any text")
         self.frame = frame
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """SHA-256 over the table's content: same rows, same fingerprint, whatever the files."""
         return fingerprint_frame(self.frame)
