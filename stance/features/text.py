@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from stance.features._util import as_tuple, plain
+from stance.features.vectorizer import FastTfidfVectorizer
 from stance.serialization import CompactVocabularyMixin
 
 ANALYZERS = ("word", "char", "char_wb")
@@ -31,10 +32,14 @@ def field_documents(
 
 
 def make_tfidf(analyzer: str, ngram_range: Sequence[int], **params: Any) -> TfidfVectorizer:
-    """The one place a TfidfVectorizer is configured for every n-gram feature block."""
+    """The one place a TfidfVectorizer is configured for every n-gram feature block.
+
+    Returns :class:`FastTfidfVectorizer`: same parameters and output as
+    scikit-learn's, with word 1–2-grams counted about twice as fast.
+    """
     if analyzer not in ANALYZERS:
         raise ValueError(f"analyzer must be one of {ANALYZERS}, got {analyzer!r}")
-    return TfidfVectorizer(
+    return FastTfidfVectorizer(
         analyzer=analyzer, ngram_range=as_tuple(ngram_range), dtype=np.float64, **params
     )
 

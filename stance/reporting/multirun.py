@@ -45,6 +45,7 @@ def _comparison_plot(runs, table, path: Path, metric: str) -> None:
         for c in table.columns
         if c not in {"run", "score (95% CI)", "wall_time_s", "peak_memory_mb"}
     ]
+
     def show(value: Any) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
