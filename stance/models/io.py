@@ -15,7 +15,6 @@ import importlib
 import importlib.abc
 import inspect
 import os
-import sys
 import tempfile
 import warnings
 import zipfile
@@ -47,36 +46,10 @@ _PROJECT_PREFIX = "stance."
 
 
 def _skops_io() -> Any:
-    """Import ``skops.io`` without dragging in PyTorch.
+    """``skops.io``, imported without its seconds of start-up (see :mod:`.skops_import`)."""
+    from stance.models.skops_import import import_skops_io
 
-    At import, skops builds its default allow-list with scikit-learn's
-    ``all_estimators()``, whose package walk imports
-    ``sklearn.externals.array_api_compat.torch`` and hence torch itself when
-    installed: seconds of start-up for a model that never uses it. Torch is
-    hidden for the duration of that import only; the walk skips packages that
-    fail to import, and no scikit-learn estimator lives there, so the
-    allow-list is unchanged.
-    """
-    if "skops.io" in sys.modules:
-        return sys.modules["skops.io"]
-    blocker = None if "torch" in sys.modules else _HideTorch()
-    if blocker is not None:
-        sys.meta_path.insert(0, blocker)
-    try:
-        import skops.io as sio
-    finally:
-        if blocker is not None:
-            sys.meta_path.remove(blocker)
-    return sio
-
-
-class _HideTorch(importlib.abc.MetaPathFinder):
-    """Meta-path finder that makes ``import torch`` fail (see :func:`_skops_io`)."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"torch hidden while importing skops: {name}", name=name)
-        return None
+    return import_skops_io()
 
 
 def save_model(pipeline: Any, path: str | os.PathLike[str]) -> Path:
