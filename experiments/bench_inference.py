@@ -148,18 +148,14 @@ def main() -> None:
             f"process(es) [main-process CPU {cpu:.1f}s]"
         )
 
-    # Cold start as an installed user sees it: bytecode compiled (pip does this
-    # at install; this checkout runs with PYTHONDONTWRITEBYTECODE), a fresh
-    # cache directory, then `stance predict` (python -m stance.cli) run anew
-    # each time. The first run on a machine also writes skops's allow-list
-    # cache (stance/models/skops_import.py), so it is reported on its own.
-    env = {
-        **os.environ,
-        "PYTHONPYCACHEPREFIX": str(scratch / "pycache"),
-        "STANCE_CACHE_DIR": str(scratch / "cache"),
-    }
-    package = Path(__file__).resolve().parents[1] / "stance"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+    # Cold start as an installed user sees it: bytecode cached (pip compiles it
+    # at install; this environment may set PYTHONDONTWRITEBYTECODE, so it is
+    # unset here and the first run writes it), a fresh cache directory, then
+    # `stance predict` (python -m stance.cli) run anew each time. The first run
+    # also writes skops's allow-list cache (stance/models/skops_import.py), so
+    # it is reported on its own.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["STANCE_CACHE_DIR"] = str(scratch / "cache")
     times = []
     for _ in range(args.cold_runs + 1):
         start = time.perf_counter()
