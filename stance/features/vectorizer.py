@@ -49,6 +49,15 @@ _MIN_BATCH_FOR_TABLES = 64
 _CHUNK = 1024
 
 
+def _count_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int):
+    """Occurrences of (row, column) counted into an intc CSR matrix."""
+    counts = sp.csr_array(
+        (np.ones(len(rows), dtype=np.intc), (rows, columns)), shape=(n_rows, n_columns)
+    )
+    counts.sum_duplicates()  # sorts each row's indices and adds repeats
+    return counts
+
+
 class _UnknownIsMinusOne(dict):
     """Token → id, with -1 for tokens the vocabulary never uses (looked up in C)."""
 
@@ -164,29 +173,27 @@ class FastTfidfVectorizer(TfidfVectorizer):
         def token_id(tokens: list[str]):
             return map(token_ids.__getitem__, tokens)
 
-        chunk_rows, chunk_codes, chunk_uniques = [], [], []
-        n_docs = 0
+        chunk_counts, chunk_uniques = [], []
         for ids, starts in self._chunks(raw_documents, token_id):
             if len(token_ids) > _MAX_TOKEN_ID:  # ~2 billion distinct tokens: not a real corpus
                 raise ValueError("too many distinct tokens for int64 bigram keys")
             keys, docs = self._gram_keys(ids, starts)
             codes, uniques = pd.factorize(keys)  # uniques in order of first appearance
-            chunk_rows.append(docs + n_docs)
-            chunk_codes.append(codes)
+            # Count each chunk at once: memory then scales with distinct
+            # n-grams per document, not with every occurrence in the corpus.
+            chunk_counts.append(_count_matrix(docs, codes, len(starts) - 1, len(uniques)))
             chunk_uniques.append(uniques)
-            n_docs += len(starts) - 1
         if not chunk_uniques or not sum(len(u) for u in chunk_uniques):
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         global_codes, all_keys = pd.factorize(np.concatenate(chunk_uniques))
-        offsets = np.concatenate([[0], np.cumsum([len(u) for u in chunk_uniques])[:-1]])
-        columns = np.concatenate(
-            [
-                global_codes[offset + codes]
-                for offset, codes in zip(offsets, chunk_codes, strict=True)
-            ]
-        )
-        rows = np.concatenate(chunk_rows)
-        X = self._csr(rows, columns, n_docs, len(all_keys))
+        offset = 0
+        for i, (counts, uniques) in enumerate(zip(chunk_counts, chunk_uniques, strict=True)):
+            chunk_counts[i] = sp.csr_array(
+                (counts.data, global_codes[offset + counts.indices], counts.indptr),
+                shape=(counts.shape[0], len(all_keys)),
+            )
+            offset += len(uniques)
+        X = self._stack(chunk_counts, len(all_keys))
         X, all_keys = self._drop_below_min_df(X, all_keys)
         terms = self._key_terms(all_keys, token_ids)
         vocabulary = dict(zip(terms, range(len(terms)), strict=True))
@@ -267,7 +274,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
         def token_id(tokens: list[str]):
             return map(lookup, tokens)
 
-        rows, columns, n_docs = [], [], 0
+        n_columns = len(self.vocabulary_)
+        pieces = []
         for ids, starts in self._chunks(documents, token_id):
             keys, docs = self._gram_keys(ids, starts)
             is_bigram = keys > _MAX_TOKEN_ID
@@ -277,29 +285,27 @@ class FastTfidfVectorizer(TfidfVectorizer):
                 unigram_column[np.where(is_bigram, -1, keys)],
             )
             hit = column >= 0
-            rows.append(docs[hit] + n_docs)
-            columns.append(column[hit])
-            n_docs += len(starts) - 1
-        if not rows:
-            return self._csr(np.empty(0, np.int64), np.empty(0, np.int64), 0, len(self.vocabulary_))
-        return self._csr(
-            np.concatenate(rows), np.concatenate(columns), n_docs, len(self.vocabulary_)
-        )
+            pieces.append(_count_matrix(docs[hit], column[hit], len(starts) - 1, n_columns))
+        return self._stack(pieces, n_columns)
 
-    def _csr(self, rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int):
-        """Count (row, column) occurrences into a matrix as scikit-learn builds it:
-        intc counts, sorted column indices, ``self.dtype`` values."""
-        index_dtype = np.int64 if len(columns) > np.iinfo(np.int32).max else np.int32
-        counts = sp.csr_array(
-            (np.ones(len(rows), dtype=np.intc), (rows, columns)),
-            shape=(n_rows, n_columns),
-        )
-        counts.sum_duplicates()  # sorts each row's indices, adds repeats
-        X = sp.csr_array(
-            (counts.data, counts.indices.astype(index_dtype), counts.indptr.astype(index_dtype)),
-            shape=(n_rows, n_columns),
-            dtype=self.dtype,
-        )
+    def _stack(self, pieces: list, n_columns: int):
+        """Stack per-chunk counts into the matrix scikit-learn builds: intc counts
+        as ``self.dtype`` values, sorted column indices, int32 indices if they fit."""
+        if not pieces:
+            X = sp.csr_array((0, n_columns), dtype=self.dtype)
+        else:
+            counts = pieces[0] if len(pieces) == 1 else sp.vstack(pieces, format="csr")
+            nnz = counts.indptr[-1]
+            index_dtype = np.int64 if nnz > np.iinfo(np.int32).max else np.int32
+            X = sp.csr_array(
+                (
+                    counts.data,
+                    counts.indices.astype(index_dtype, copy=False),
+                    counts.indptr.astype(index_dtype, copy=False),
+                ),
+                shape=(counts.shape[0], n_columns),
+                dtype=self.dtype,
+            )
         X.sort_indices()
         return _align_api_if_sparse(X)
 
