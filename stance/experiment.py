@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from stance.cache import feature_cache_dir
 from stance.data.clean import TextCleaner
+from stance.data.duplicate_checks import DuplicateChecks, no_duplicates
 from stance.data.loading import load_corpus
 from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
@@ -101,24 +102,6 @@ def _proba_frame(pipeline: Pipeline, X: pd.DataFrame, labels: Sequence[str]) -> 
     return frame.reindex(columns=[f"proba_{label}" for label in labels], fill_value=0.0)
 
 
-def _cross_split_duplicates(
-    frame: pd.DataFrame, fold: Fold, threshold: float, memory: Any = None
-) -> pd.DataFrame:
-    """Exact / near duplicates between a fold's training and test rows.
-
-    The check depends only on the data and the threshold, never on features or
-    model, so it is cached with the fitted features: a sweep over classifiers
-    pays for it once.
-    """
-    from stance.data.dedup import cross_split_duplicates
-
-    columns = ["id", "text", "title"]
-    train = frame.iloc[fold.train][columns].reset_index(drop=True)
-    test = frame.iloc[fold.test][columns].reset_index(drop=True)
-    find = memory.cache(cross_split_duplicates) if memory is not None else cross_split_duplicates
-    return find(train, test, threshold=threshold)
-
-
 def _bootstrap(y_true: np.ndarray, y_pred: np.ndarray, corpus: Corpus, n: int, seed: int):
     if n <= 0:
         return None
@@ -192,51 +175,26 @@ def _run_stages(
 
     fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
     last_pipeline = None
-    for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
-        if cfg.dedup.get("enabled", True):
-            with timer.stage("dedup"):
-                dups = _cross_split_duplicates(frame, fold, float(cfg.dedup.threshold), memory)
-        else:
-            dups = pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity"])
-        if len(dups):
-            dups = dups.assign(fold=fold.index)
-            duplicates.append(dups)
-        test = fold.test
-        if cfg.dedup.drop and len(dups):
-            keep = ~frame["id"].iloc[test].isin(set(dups["test_id"])).to_numpy()
-            notes.append(
-                f"fold {fold.index}: dropped {int((~keep).sum())} test rows duplicated in train"
+    checks = DuplicateChecks(
+        frame,
+        float(cfg.dedup.threshold),
+        cache_dir=str(memory.location) if memory is not None else None,
+        background=None if cfg.dedup.get("enabled", True) else False,
+    )
+    with checks:
+        for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
+            part, last_pipeline = _run_fold(
+                cfg, fold, frame, X, y, labels, memory, checks, timer, notes, duplicates
             )
-            test = test[keep]
-        _check_test_labels(cfg, fold, y, test, notes)
-        pipeline = build_pipeline(cfg, memory)
-        with timer.stage("fit"):
-            pipeline.fit(X.iloc[fold.train], y[fold.train])
-        with timer.stage("predict"):
-            predicted = pipeline.predict(X.iloc[test])
-            proba = _proba_frame(pipeline, X.iloc[test], labels)
-        part = pd.DataFrame(
-            {
-                "id": frame["id"].iloc[test].to_numpy(),
-                "fold": fold.index,
-                "gold": y[test],
-                "predicted": np.asarray(predicted, dtype=str),
-            }
-        )
-        if proba is not None:
-            part = pd.concat([part, proba.reset_index(drop=True)], axis=1)
-        for column in ("target", "group", "source", "date"):
-            part[column] = frame[column].iloc[test].to_numpy()
-        fold_frames.append(part)
-        fold_scores.append(
-            {
-                "fold": fold.index,
-                "n_train": int(len(fold.train)),
-                "n_test": int(len(test)),
-                **score(part["gold"], part["predicted"], corpus.task),
-            }
-        )
-        last_pipeline = pipeline
+            fold_frames.append(part)
+            fold_scores.append(
+                {
+                    "fold": fold.index,
+                    "n_train": int(len(fold.train)),
+                    "n_test": int(len(fold_frames[-1])),
+                    **score(fold_frames[-1]["gold"], fold_frames[-1]["predicted"], corpus.task),
+                }
+            )
     predictions = pd.concat(fold_frames, ignore_index=True)
 
     with timer.stage("evaluate", "Scoring"):
@@ -313,10 +271,89 @@ def _run_stages(
         "timings": timer.timings,
         "wall_time_s": timer.total,
         "peak_memory_mb": peak_memory_mb(),
+        # The duplicate check's worker process, when it ran in the background.
+        "dedup_worker_peak_memory_mb": (
+            None if checks.worker_peak_mb is None else round(checks.worker_peak_mb, 1)
+        ),
         "model_card": model_card,
     }
     staged.commit(record)
     return RunResult(staged.path, metrics, predictions, final, corpus)
+
+
+def _run_fold(
+    cfg: DictConfig,
+    fold: Fold,
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    labels: Sequence[str],
+    memory: Any,
+    checks: DuplicateChecks,
+    timer: StageTimer,
+    notes: list[str],
+    duplicates: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, Pipeline]:
+    """Fit one fold and return its predictions frame and fitted pipeline.
+
+    The duplicate check runs in the background while the pipeline fits (see
+    :mod:`stance.data.duplicate_checks`); its pairs are collected before
+    predicting. A fold whose test part shows a label training lacks settles
+    its test rows first, so that error is raised before the expensive fit.
+    """
+    checks.start(fold)
+    test = None
+    if set(y[fold.test]) - set(y[fold.train]):
+        test = _settled_test_rows(cfg, fold, frame, checks, timer, notes, duplicates)
+        _check_test_labels(cfg, fold, y, test, notes)
+    pipeline = build_pipeline(cfg, memory)
+    with timer.stage("fit"):
+        pipeline.fit(X.iloc[fold.train], y[fold.train])
+    if test is None:
+        test = _settled_test_rows(cfg, fold, frame, checks, timer, notes, duplicates)
+    with timer.stage("predict"):
+        predicted = pipeline.predict(X.iloc[test])
+        proba = _proba_frame(pipeline, X.iloc[test], labels)
+    part = pd.DataFrame(
+        {
+            "id": frame["id"].iloc[test].to_numpy(),
+            "fold": fold.index,
+            "gold": y[test],
+            "predicted": np.asarray(predicted, dtype=str),
+        }
+    )
+    if proba is not None:
+        part = pd.concat([part, proba.reset_index(drop=True)], axis=1)
+    for column in ("target", "group", "source", "date"):
+        part[column] = frame[column].iloc[test].to_numpy()
+    return part, pipeline
+
+
+def _settled_test_rows(
+    cfg: DictConfig,
+    fold: Fold,
+    frame: pd.DataFrame,
+    checks: DuplicateChecks,
+    timer: StageTimer,
+    notes: list[str],
+    duplicates: list[pd.DataFrame],
+) -> np.ndarray:
+    """The fold's test rows after the duplicate check (dropping twins if configured)."""
+    if cfg.dedup.get("enabled", True):
+        with timer.stage("dedup"):
+            dups = checks.result(fold)
+    else:
+        dups = no_duplicates()
+    test = fold.test
+    if len(dups):
+        duplicates.append(dups.assign(fold=fold.index))
+        if cfg.dedup.drop:
+            keep = ~frame["id"].iloc[test].isin(set(dups["test_id"])).to_numpy()
+            notes.append(
+                f"fold {fold.index}: dropped {int((~keep).sum())} test rows duplicated in train"
+            )
+            test = test[keep]
+    return test
 
 
 def _check_test_labels(cfg: DictConfig, fold: Fold, y: np.ndarray, test, notes: list) -> None:
