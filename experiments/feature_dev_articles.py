@@ -79,10 +79,11 @@ def load_rapp() -> pd.DataFrame:
 LEX = load_actor_lexicon()
 lr = lambda C=4.0: LogisticRegression(C=C, class_weight="balanced", max_iter=3000)  # noqa: E731
 word = lambda: NgramTfidf(fields=["title", "text"], ngram_range=[1, 2], min_df=2, max_df=0.9)  # noqa: E731
+
+
 def window(mode="target", ctx=1, rest=False):
-    return TargetWindowTfidf(
-    LEX, context=ctx, mode=mode, keep_rest=rest
-)  # noqa: E731
+    return TargetWindowTfidf(LEX, context=ctx, mode=mode, keep_rest=rest)  # noqa: E731
+
 
 CONFIGS = {
     "majority": lambda: make_pipeline(word(), DummyClassifier(strategy="most_frequent")),

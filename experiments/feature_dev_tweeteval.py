@@ -37,7 +37,8 @@ def load() -> pd.DataFrame:
             tx = (D / t / f"{s}_text.txt").read_text().splitlines()
             lb = (D / t / f"{s}_labels.txt").read_text().split()
             rows += [
-                dict(text=a, title="", target=name, label=LAB[b], split=s) for a, b in zip(tx, lb, strict=False)
+                dict(text=a, title="", target=name, label=LAB[b], split=s)
+                for a, b in zip(tx, lb, strict=False)
             ]
     return pd.DataFrame(rows)
 
