@@ -38,7 +38,24 @@ def _check(train: pd.DataFrame, test: pd.DataFrame, threshold: float, cache_dir:
 
         find = Memory(cache_dir, verbose=0).cache(cross_split_duplicates)
     found = find(train, test, threshold=threshold)
-    return found, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return found, _own_peak_mb()
+
+
+def _own_peak_mb() -> float:
+    """This process's own peak RSS in MB.
+
+    ``ru_maxrss`` is no good in a spawned worker: Linux carries the forking
+    parent's high-water mark across ``exec``, so it reports the parent's size.
+    ``VmHWM`` belongs to the worker's own address space.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class DuplicateChecks:
