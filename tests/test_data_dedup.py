@@ -119,3 +119,17 @@ def test_allsides_random_split_fast_enough():
     assert elapsed < 90  # ~10 s CPU on 2 cores; generous for loaded CI machines
     assert set(found["kind"]) <= {"exact_text", "same_title", "near_text"}
     assert (found["kind"] == "exact_text").sum() >= 1
+
+
+def test_chunked_shingling_equals_one_pass(monkeypatch):
+    import stance.data.dedup as dedup
+
+    texts = [
+        f"report {i} on the talks between moscow and washington, part {i % 7}" for i in range(50)
+    ]
+    texts[17] = ""
+    whole = shingle_matrix(texts)
+    monkeypatch.setattr(dedup, "SHINGLE_CHUNK", 8)
+    chunked = shingle_matrix(texts)
+    assert chunked.shape == whole.shape
+    assert (chunked != whole).nnz == 0

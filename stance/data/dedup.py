@@ -47,6 +47,11 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _POW = np.cumprod(np.full(64, _P, dtype=np.uint64)) // _P  # P**0 .. P**63, wrapping
 
 
+#: Documents shingled per NumPy pass. The pass holds ~40 bytes per character,
+#: so one pass over 28k AllSides articles peaked at 4.4 GB; 2,048 keeps it ~250 MB.
+SHINGLE_CHUNK = 2048
+
+
 def shingle_matrix(
     texts: Sequence[str], size: int = 5, max_chars: int | None = 3000, bits: int = 22
 ) -> sp.csr_matrix:
@@ -57,8 +62,22 @@ def shingle_matrix(
     ``max_chars`` characters of each text are shingled (``None``: all): copies
     of one article share their opening, and this keeps 35k long news articles
     to a few seconds. A pure-Python tokenizer (or ``HashingVectorizer``) is
-    about ten times slower on AllSides.
+    about ten times slower on AllSides. Documents are processed in chunks of
+    :data:`SHINGLE_CHUNK` so memory stays flat on large corpora.
     """
+    texts = list(texts)
+    if len(texts) <= SHINGLE_CHUNK:
+        return _shingle_block(texts, size, max_chars, bits)
+    blocks = [
+        _shingle_block(texts[i : i + SHINGLE_CHUNK], size, max_chars, bits)
+        for i in range(0, len(texts), SHINGLE_CHUNK)
+    ]
+    return sp.vstack(blocks, format="csr")
+
+
+def _shingle_block(
+    texts: Sequence[str], size: int, max_chars: int | None, bits: int
+) -> sp.csr_matrix:
     n = len(texts)
     encoded = [
         (t if isinstance(t, str) else "")[:max_chars].lower().encode("utf-8", "replace")
