@@ -27,8 +27,8 @@ PINNED = {
         "allsides",
         "predefined",
         {"train_parts": ["train", "val"], "test_part": "test"},
-        "tfidf",
-        "logreg",
+        "word_char_style",
+        "svm",
     ),
     "allsides_media": (
         "allsides_media",
