@@ -101,6 +101,11 @@ def main() -> None:
     X_clean.loc[used] = cleaner.fit_transform(X[used]).to_numpy()
     print(f"{args.data}: {protocol}; cleaned in {time.perf_counter() - start:.0f}s", flush=True)
 
+    # Compose each model's config once, not once per fold and feature set.
+    model_cfgs = {
+        spec: compose_config([f"data={args.data}", *_overrides(spec, "model")])
+        for spec in args.models
+    }
     rows = []
     for feature_spec in args.features:
         fcfg = compose_config([f"data={args.data}", *_overrides(feature_spec, "features")])
@@ -114,10 +119,9 @@ def main() -> None:
             F_score = features.transform(X_clean[score_rows])
             gold.append(y[score_rows])
             for model_spec in args.models:
-                mcfg = compose_config([f"data={args.data}", *_overrides(model_spec, "model")])
-                model = _instantiate(mcfg.model, "model")
+                model = _instantiate(model_cfgs[model_spec].model, "model")
                 if "random_state" in model.get_params():
-                    model.set_params(random_state=int(mcfg.seed))
+                    model.set_params(random_state=int(cfg.seed))
                 t0 = time.perf_counter()
                 model.fit(F_fit, y[fit_rows])
                 predicted[model_spec].append(np.asarray(model.predict(F_score), dtype=str))

@@ -238,7 +238,7 @@ def _run_stages(
     dup_frame = (
         pd.concat(duplicates, ignore_index=True)
         if duplicates
-        else pd.DataFrame(columns=["test_id", "train_id", "kind", "similarity", "fold"])
+        else no_duplicates().assign(fold=pd.Series(dtype=int))
     )
     with timer.stage("write", "Writing report, plots and model"):
         model_card = write_artifacts(

@@ -12,7 +12,6 @@ Anything else, and any pickle/joblib file, is refused unless the caller passes
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import inspect
 import os
 import tempfile
