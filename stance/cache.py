@@ -1,10 +1,10 @@
 """Where fitted features are cached, keyed so that stale entries can never be reused.
 
-The feature cache is scikit-learn's ``Pipeline(memory=...)`` (joblib.Memory):
-it keys each fitted step on the step's parameters and its input data. It does
-not see the *code* of our transformers, so the cache directory is namespaced
-by a digest of the stance source and the scikit-learn version: change a
-transformer, and old entries are simply not found.
+The feature cache (:class:`stance.fold_cache.FoldCache`) keys each entry by
+the data fingerprint, the fold's rows and the config. It does not see the
+*code* of our transformers, so the cache directory is namespaced by a digest
+of the stance source and the scikit-learn version: change a transformer, and
+old entries are simply not found.
 """
 
 from __future__ import annotations
@@ -34,5 +34,5 @@ def code_digest() -> str:
 
 
 def feature_cache_dir(cache_root: Path) -> Path:
-    """The joblib.Memory location for fitted features under ``cache_root``."""
+    """Where fitted features live under ``cache_root``, namespaced by :func:`code_digest`."""
     return Path(cache_root) / "features" / code_digest()

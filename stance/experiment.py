@@ -28,6 +28,8 @@ from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
 from stance.errors import ConfigError, DataError
 from stance.evaluation.metrics import headline_score, score, summarise_folds
+from stance.fold_cache import FoldCache, rows_digest
+from stance.models.threaded_sparse import threaded
 from stance.paths import conf_dir, default_cache_dir, default_data_dir
 from stance.reporting.provenance import StageTimer, git_state, package_versions, peak_memory_mb
 from stance.reporting.run_dir import RunDirectory
@@ -71,19 +73,69 @@ def _instantiate(node: Any, what: str) -> Any:
         raise ConfigError(f"could not build the {what} from config: {exc}") from exc
 
 
-def build_pipeline(cfg: DictConfig, memory: Any = None) -> Pipeline:
+def build_pipeline(cfg: DictConfig) -> Pipeline:
     """The whole model as one scikit-learn Pipeline: clean → features → classifier."""
     pipeline = Pipeline(
         [
             ("clean", TextCleaner(enabled=bool(cfg.data.get("clean", True)))),
             ("features", _instantiate(cfg.features, "features")),
             ("clf", _instantiate(cfg.model, "model")),
-        ],
-        memory=memory,
+        ]
     )
     seeded = {k: int(cfg.seed) for k in pipeline.get_params() if k.endswith("random_state")}
     pipeline.set_params(**seeded)
     return pipeline
+
+
+class FoldFeatures:
+    """Fit a fold's clean → features front once per data, rows and config; fit the classifier.
+
+    The front's fitted state and its training matrix are cached in a
+    :class:`~stance.fold_cache.FoldCache` keyed by the corpus fingerprint, the
+    training rows, the cleaner and feature config and the seed, so a sweep over
+    classifiers (or a rerun) neither refits the features nor reads the text.
+    The test matrix is cached beside it, keyed by the fitted front and test rows.
+    """
+
+    def __init__(
+        self, cfg: DictConfig, cache: FoldCache, fingerprint: str, X: pd.DataFrame, y: np.ndarray
+    ):
+        self.cfg, self.cache, self.X, self.y = cfg, cache, X, y
+        self._spec = {
+            "features": OmegaConf.to_container(cfg.features, resolve=True),
+            "clean": bool(cfg.data.get("clean", True)),
+            "seed": int(cfg.seed),
+            "data": fingerprint,
+        }
+        self._fronts: dict[str, Pipeline] = {}
+
+    def _key(self, train: np.ndarray) -> str:
+        return FoldCache.key("features", **self._spec, train=rows_digest(train))
+
+    def fit_pipeline(self, train: np.ndarray) -> Pipeline:
+        """The whole pipeline fitted on rows ``train`` (features from the cache if present)."""
+        pipeline = build_pipeline(self.cfg)
+        front = Pipeline(pipeline.steps[:-1])
+        key = self._key(train)
+
+        def fit_front() -> tuple[Pipeline, Any]:
+            return front, front.fit_transform(self.X.iloc[train], self.y[train])
+
+        front, matrix = self.cache.get_or_compute(key, fit_front)
+        self._fronts[key] = front
+        classifier = pipeline.steps[-1][1]
+        # Same fit, bit for bit; the sparse products of lbfgs run on every core.
+        classifier.fit(threaded(matrix), self.y[train])
+        return Pipeline([*front.steps, (pipeline.steps[-1][0], classifier)])
+
+    def transform(self, train: np.ndarray, rows: np.ndarray) -> Any:
+        """Features of ``rows`` from the front fitted on ``train`` (call fit_pipeline first)."""
+        key = self._key(train)
+        front = self._fronts[key]
+        return self.cache.get_or_compute(
+            FoldCache.key("transform", fitted=key, rows=rows_digest(rows)),
+            lambda: front.transform(self.X.iloc[rows]),
+        )
 
 
 def _seed_everything(seed: int) -> None:
@@ -91,14 +143,14 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed % (2**32))
 
 
-def _proba_frame(pipeline: Pipeline, X: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame | None:
-    if not hasattr(pipeline, "predict_proba"):
+def _proba_frame(classifier: Any, X: Any, labels: Sequence[str]) -> pd.DataFrame | None:
+    if not hasattr(classifier, "predict_proba"):
         return None
     try:
-        proba = pipeline.predict_proba(X)
+        proba = classifier.predict_proba(X)
     except AttributeError:
         return None
-    frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in pipeline.classes_])
+    frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classifier.classes_])
     return frame.reindex(columns=[f"proba_{label}" for label in labels], fill_value=0.0)
 
 
@@ -156,8 +208,6 @@ def run_experiment(
 def _run_stages(
     cfg: DictConfig, staged: RunDirectory, timer: StageTimer, console, seed: int, started: datetime
 ) -> RunResult:
-    from joblib import Memory
-
     from stance.reporting.report import write_artifacts
 
     data_dir = Path(cfg.paths.data_dir) if cfg.paths.get("data_dir") else default_data_dir()
@@ -170,7 +220,8 @@ def _run_stages(
     X = model_input(frame)
     y = frame["label"].to_numpy()
     cache_root = Path(cfg.paths.cache_dir) if cfg.paths.get("cache_dir") else default_cache_dir()
-    memory = Memory(feature_cache_dir(cache_root), verbose=0) if cfg.cache.features else None
+    cache = FoldCache(feature_cache_dir(cache_root) if cfg.cache.features else None)
+    features = FoldFeatures(cfg, cache, fingerprint, X, y)
     labels = list(corpus.task.labels)
 
     fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
@@ -178,13 +229,14 @@ def _run_stages(
     checks = DuplicateChecks(
         frame,
         float(cfg.dedup.threshold),
-        cache_dir=str(memory.location) if memory is not None else None,
+        cache=cache,
+        fingerprint=fingerprint,
         background=None if cfg.dedup.get("enabled", True) else False,
     )
     with checks:
         for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
             part, last_pipeline = _run_fold(
-                cfg, fold, frame, X, y, labels, memory, checks, timer, notes, duplicates
+                cfg, fold, frame, y, labels, features, checks, timer, notes, duplicates
             )
             fold_frames.append(part)
             fold_scores.append(
@@ -229,11 +281,9 @@ def _run_stages(
 
     if len(folds) > 1 and cfg.save_model:
         with timer.stage("refit", "Refitting on all rows for the saved model"):
-            final = build_pipeline(cfg, memory)
-            final.fit(X, y)
+            final = features.fit_pipeline(np.arange(len(frame)))
     else:
         final = last_pipeline
-    final.set_params(memory=None)
 
     dup_frame = (
         pd.concat(duplicates, ignore_index=True)
@@ -271,6 +321,7 @@ def _run_stages(
         "timings": timer.timings,
         "wall_time_s": timer.total,
         "peak_memory_mb": peak_memory_mb(),
+        "feature_cache": cache.summary(),
         # The duplicate check's worker process, when it ran in the background.
         "dedup_worker_peak_memory_mb": (
             None if checks.worker_peak_mb is None else round(checks.worker_peak_mb, 1)
@@ -285,10 +336,9 @@ def _run_fold(
     cfg: DictConfig,
     fold: Fold,
     frame: pd.DataFrame,
-    X: pd.DataFrame,
     y: np.ndarray,
     labels: Sequence[str],
-    memory: Any,
+    features: FoldFeatures,
     checks: DuplicateChecks,
     timer: StageTimer,
     notes: list[str],
@@ -306,14 +356,15 @@ def _run_fold(
     if set(y[fold.test]) - set(y[fold.train]):
         test = _settled_test_rows(cfg, fold, frame, checks, timer, notes, duplicates)
         _check_test_labels(cfg, fold, y, test, notes)
-    pipeline = build_pipeline(cfg, memory)
     with timer.stage("fit"):
-        pipeline.fit(X.iloc[fold.train], y[fold.train])
+        pipeline = features.fit_pipeline(fold.train)
     if test is None:
         test = _settled_test_rows(cfg, fold, frame, checks, timer, notes, duplicates)
     with timer.stage("predict"):
-        predicted = pipeline.predict(X.iloc[test])
-        proba = _proba_frame(pipeline, X.iloc[test], labels)
+        X_test = features.transform(fold.train, test)
+        classifier = pipeline.steps[-1][1]
+        predicted = classifier.predict(X_test)
+        proba = _proba_frame(classifier, X_test, labels)
     part = pd.DataFrame(
         {
             "id": frame["id"].iloc[test].to_numpy(),

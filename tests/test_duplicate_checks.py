@@ -9,6 +9,7 @@ import pytest
 from stance.data.dedup import cross_split_duplicates
 from stance.data.duplicate_checks import DuplicateChecks
 from stance.data.splits import Fold
+from stance.fold_cache import FoldCache
 
 STORY = "the senator sent a letter to the kremlin urging cooperation on arms control talks"
 
@@ -35,11 +36,39 @@ def test_same_pairs_inline_and_in_background(frame, background, tmp_path) -> Non
         frame.iloc[:9].reset_index(drop=True), frame.iloc[9:].reset_index(drop=True), threshold=0.8
     )
     assert "a10" in set(expected["test_id"])  # the planted copy is found
-    with DuplicateChecks(frame, 0.8, cache_dir=str(tmp_path), background=background) as checks:
+    cache = FoldCache(tmp_path)
+    with DuplicateChecks(frame, 0.8, cache=cache, background=background) as checks:
         checks.start(_fold(0))
         found = checks.result(_fold(0))
         assert (checks.worker_peak_mb is not None) == background
     pd.testing.assert_frame_equal(found.reset_index(drop=True), expected.reset_index(drop=True))
+    assert (cache.hits, cache.misses) == (0, 1)
+
+
+def test_a_cached_check_starts_no_worker(frame, tmp_path) -> None:
+    with DuplicateChecks(frame, 0.8, cache=FoldCache(tmp_path), background=True) as checks:
+        checks.start(_fold(0))
+        first = checks.result(_fold(0))
+    cache = FoldCache(tmp_path)
+    with DuplicateChecks(frame, 0.8, cache=cache, background=True) as checks:
+        checks.start(_fold(0))
+        assert checks._pool is None
+        again = checks.result(_fold(0))
+        assert checks.worker_peak_mb is None
+    pd.testing.assert_frame_equal(again, first)
+    assert (cache.hits, cache.misses) == (1, 0)
+
+
+def test_the_cache_key_follows_the_data_and_threshold(frame, tmp_path) -> None:
+    cache = FoldCache(tmp_path)
+    with DuplicateChecks(frame, 0.8, cache=cache, background=False) as checks:
+        checks.result(_fold(0))
+    changed = frame.assign(text=frame["text"].str.upper())
+    with DuplicateChecks(changed, 0.8, cache=cache, background=False) as checks:
+        checks.result(_fold(0))
+    with DuplicateChecks(frame, 0.5, cache=cache, background=False) as checks:
+        checks.result(_fold(0))
+    assert (cache.hits, cache.misses) == (0, 3)
 
 
 def test_leaving_the_block_stops_the_worker(frame) -> None:

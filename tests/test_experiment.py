@@ -132,6 +132,48 @@ def test_same_seed_gives_identical_files(tmp_path, default_run):
         )
 
 
+def test_feature_cache_serves_a_classifier_sweep_without_refitting(
+    tmp_path, default_run, monkeypatch
+):
+    """Cold run fills the cache; a run changing only the classifier fits no features and no
+    duplicate check, and a run changing nothing gives byte-identical predictions."""
+    cached = [*FAST[:-1], "cache.features=true", f"paths.cache_dir={tmp_path / 'cache'}"]
+    cold = run_experiment(
+        compose_config([*cached, f"paths.output_dir={tmp_path}"]), tmp_path / "cold", quiet=True
+    )
+    cold_cache = json.loads((cold.run_dir / "run.json").read_text())["feature_cache"]
+    # 3 folds + the refit: features, test matrices, duplicate checks all computed once.
+    assert cold_cache["hits"] == 0 and cold_cache["misses"] == 3 + 1 + 3 + 3
+    assert (cold.run_dir / "predictions.csv").read_bytes() == (
+        default_run.run_dir / "predictions.csv"
+    ).read_bytes()
+
+    from stance.data import dedup
+    from stance.features import text
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("features or duplicates were recomputed despite the cache")
+
+    monkeypatch.setattr(text.NgramTfidf, "fit_transform", refuse)
+    monkeypatch.setattr(text.NgramTfidf, "transform", refuse)
+    monkeypatch.setattr("stance.data.duplicate_checks.cross_split_duplicates", refuse)
+    assert dedup.cross_split_duplicates is not refuse
+    same = run_experiment(
+        compose_config([*cached, f"paths.output_dir={tmp_path}"]), tmp_path / "same", quiet=True
+    )
+    assert (same.run_dir / "predictions.csv").read_bytes() == (
+        cold.run_dir / "predictions.csv"
+    ).read_bytes()
+    swept = run_experiment(
+        compose_config([*cached, "model.C=0.5", f"paths.output_dir={tmp_path}"]),
+        tmp_path / "swept",
+        quiet=True,
+    )
+    record = json.loads((swept.run_dir / "run.json").read_text())["feature_cache"]
+    assert record["misses"] == 0 and record["hits"] == 10
+    assert json.loads((swept.run_dir / "run.json").read_text())["config"]["model"]["C"] == 0.5
+
+
 def test_rerun_from_provenance_reproduces_predictions(tmp_path, default_run):
     again = rerun(default_run.run_dir, tmp_path / "rerun", quiet=True)
     assert (again.run_dir / "predictions.csv").read_bytes() == (

@@ -8,8 +8,10 @@ fold fits, and the runner collects it before predicting. Small corpora (or a
 one-core machine) run it inline: starting a process would cost more than it
 saves.
 
-Results go through the same joblib cache either way, so a sweep over
-classifiers pays for the check once.
+Results are cached per fold (:class:`stance.fold_cache.FoldCache`, keyed by
+the corpus fingerprint, the fold's rows and the threshold), looked up in the
+main process: a sweep over classifiers pays for the check once, and a rerun
+starts no worker at all.
 """
 
 from __future__ import annotations
@@ -24,21 +26,17 @@ import pandas as pd
 
 from stance.data.dedup import DUPLICATE_COLUMNS, cross_split_duplicates
 from stance.data.splits import Fold
+from stance.data.table import fingerprint_frame
+from stance.fold_cache import MISSING, FoldCache, rows_digest
 
 #: Below this many rows the check takes well under a second: run it inline.
 BACKGROUND_MIN_ROWS = 5000
 _COLUMNS = ["id", "text", "title"]
 
 
-def _check(train: pd.DataFrame, test: pd.DataFrame, threshold: float, cache_dir: str | None):
+def _check(train: pd.DataFrame, test: pd.DataFrame, threshold: float):
     """Worker entry point: the duplicate pairs and this process's peak RSS (MB)."""
-    find = cross_split_duplicates
-    if cache_dir is not None:
-        from joblib import Memory
-
-        find = Memory(cache_dir, verbose=0).cache(cross_split_duplicates)
-    found = find(train, test, threshold=threshold)
-    return found, _own_peak_mb()
+    return cross_split_duplicates(train, test, threshold=threshold), _own_peak_mb()
 
 
 def _own_peak_mb() -> float:
@@ -70,17 +68,20 @@ class DuplicateChecks:
         self,
         frame: pd.DataFrame,
         threshold: float,
-        cache_dir: str | None = None,
+        cache: FoldCache | None = None,
+        fingerprint: str | None = None,
         background: bool | None = None,
     ):
         self.frame = frame
         self.threshold = threshold
-        self.cache_dir = cache_dir
+        self.cache = cache if cache is not None else FoldCache(None)
+        self.fingerprint = fingerprint if fingerprint is not None else fingerprint_frame(frame)
         if background is None:
             background = len(frame) >= BACKGROUND_MIN_ROWS and (os.cpu_count() or 1) > 1
         self.background = background
         self._pool: Any = None
         self._pending: dict[int, Any] = {}
+        self._found: dict[int, pd.DataFrame] = {}
         #: Peak resident memory of the worker process (MB), if one ran.
         self.worker_peak_mb: float | None = None
 
@@ -96,27 +97,46 @@ class DuplicateChecks:
         test = self.frame.iloc[fold.test][columns].reset_index(drop=True)
         return train, test
 
+    def _key(self, fold: Fold) -> str:
+        return FoldCache.key(
+            "duplicates",
+            data=self.fingerprint,
+            train=rows_digest(fold.train),
+            test=rows_digest(fold.test),
+            threshold=float(self.threshold),
+        )
+
     def start(self, fold: Fold) -> None:
-        """Begin ``fold``'s check in the worker (no-op inline or if already started)."""
-        if not self.background or fold.index in self._pending:
+        """Begin ``fold``'s check in the worker (no-op if cached, inline or already started)."""
+        if fold.index in self._pending or fold.index in self._found:
+            return
+        cached = self.cache.get(self._key(fold))
+        if cached is not MISSING:
+            self.cache.hits += 1
+            self._found[fold.index] = cached
+            return
+        if not self.background:
             return
         if self._pool is None:
             # spawn, not fork: the parent may hold threads (progress bar, BLAS).
             self._pool = multiprocessing.get_context("spawn").Pool(1)
         train, test = self._parts(fold)
-        self._pending[fold.index] = self._pool.apply_async(
-            _check, (train, test, self.threshold, self.cache_dir)
-        )
+        self._pending[fold.index] = self._pool.apply_async(_check, (train, test, self.threshold))
 
     def result(self, fold: Fold) -> pd.DataFrame:
         """``fold``'s duplicate pairs (waits for the worker if it is still busy)."""
+        if fold.index in self._found:
+            return self._found.pop(fold.index)
+        key = self._key(fold)
         pending = self._pending.pop(fold.index, None)
         if pending is None:
-            train, test = self._parts(fold)
-            found, _ = _check(train, test, self.threshold, self.cache_dir)
-            return found
+            return self.cache.get_or_compute(
+                key, lambda: _check(*self._parts(fold), self.threshold)[0]
+            )
         found, peak = pending.get()
         self.worker_peak_mb = max(self.worker_peak_mb or 0.0, peak)
+        self.cache.misses += 1
+        self.cache.put(key, found)
         return found
 
     def close(self) -> None:
