@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from stance.cache import feature_cache_dir
 from stance.data.clean import TextCleaner
 from stance.data.duplicate_checks import DuplicateChecks, no_duplicates
+from stance.data.fingerprints import corpus_fingerprint
 from stance.data.loading import load_corpus
 from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
@@ -211,16 +212,18 @@ def _run_stages(
     from stance.reporting.report import write_artifacts
 
     data_dir = Path(cfg.paths.data_dir) if cfg.paths.get("data_dir") else default_data_dir()
+    cache_root = Path(cfg.paths.cache_dir) if cfg.paths.get("cache_dir") else default_cache_dir()
+    cache = FoldCache(feature_cache_dir(cache_root) if cfg.cache.features else None)
     with timer.stage("load", f"Loading corpus {cfg.data.name!r} from {data_dir}"):
         corpus = load_corpus(cfg.data, data_dir)
-        fingerprint = corpus.fingerprint
+        fingerprint = corpus_fingerprint(
+            corpus, OmegaConf.to_container(cfg.data, resolve=True), cache
+        )
     with timer.stage("split", f"Splitting ({cfg.split.name})"):
         folds = make_folds(corpus, cfg.split, seed)
     frame = corpus.frame
     X = model_input(frame)
     y = frame["label"].to_numpy()
-    cache_root = Path(cfg.paths.cache_dir) if cfg.paths.get("cache_dir") else default_cache_dir()
-    cache = FoldCache(feature_cache_dir(cache_root) if cfg.cache.features else None)
     features = FoldFeatures(cfg, cache, fingerprint, X, y)
     labels = list(corpus.task.labels)
 

@@ -142,8 +142,8 @@ def test_feature_cache_serves_a_classifier_sweep_without_refitting(
         compose_config([*cached, f"paths.output_dir={tmp_path}"]), tmp_path / "cold", quiet=True
     )
     cold_cache = json.loads((cold.run_dir / "run.json").read_text())["feature_cache"]
-    # 3 folds + the refit: features, test matrices, duplicate checks all computed once.
-    assert cold_cache["hits"] == 0 and cold_cache["misses"] == 3 + 1 + 3 + 3
+    # Fingerprint, then 3 folds + the refit: features, test matrices, duplicate checks.
+    assert cold_cache["hits"] == 0 and cold_cache["misses"] == 1 + 3 + 1 + 3 + 3
     assert (cold.run_dir / "predictions.csv").read_bytes() == (
         default_run.run_dir / "predictions.csv"
     ).read_bytes()
@@ -170,7 +170,7 @@ def test_feature_cache_serves_a_classifier_sweep_without_refitting(
         quiet=True,
     )
     record = json.loads((swept.run_dir / "run.json").read_text())["feature_cache"]
-    assert record["misses"] == 0 and record["hits"] == 10
+    assert record["misses"] == 0 and record["hits"] == 11
     assert json.loads((swept.run_dir / "run.json").read_text())["config"]["model"]["C"] == 0.5
 
 
