@@ -208,6 +208,13 @@ class StanceModel:
                     "target": frame["target"].iloc[ok].fillna("").astype(str).to_numpy()
                     if "target" in frame
                     else "",
+                    # Read only by metadata features; empty (unseen) unless given.
+                    **{
+                        column: frame[column].iloc[ok].fillna("").astype(str).to_numpy()
+                        if column in frame
+                        else ""
+                        for column in ("source", "date")
+                    },
                 }
             )
             if self._clean is not None:

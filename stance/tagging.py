@@ -385,6 +385,12 @@ def tag_corpus(
             if target_column
             else resolved_target
         )
+        # Only models trained with metadata features read these; empty unless the
+        # source has columns of these names.
+        for column in ("source", "date"):
+            frame[column] = (
+                source[column].fillna("").astype(str).to_numpy() if column in source else ""
+            )
         if _BAD_RECORD in source.columns:  # unparsable lines: nothing to predict
             frame.loc[source[_BAD_RECORD].notna(), "text"] = None
         return frame

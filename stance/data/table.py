@@ -29,8 +29,10 @@ CORPUS_COLUMNS: tuple[str, ...] = (
     "source",
     "date",
 )
-#: Columns a model sees at fit and predict time (the rest are bookkeeping).
-MODEL_INPUT_COLUMNS: tuple[str, ...] = ("text", "title", "target")
+#: Columns a model sees at fit and predict time (the rest are bookkeeping). ``source``
+#: and ``date`` are read only by the opt-in metadata features; empty at inference
+#: unless given.
+MODEL_INPUT_COLUMNS: tuple[str, ...] = ("text", "title", "target", "source", "date")
 SPLIT_VALUES: frozenset[str] = frozenset({"train", "val", "test"})
 
 
@@ -167,7 +169,7 @@ def validate_table(frame: pd.DataFrame, task: Task, where: str = "corpus") -> pd
 
 
 def model_input(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a pipeline sees (``text``, ``title``, ``target``) as a fresh frame."""
+    """The columns a pipeline sees (:data:`MODEL_INPUT_COLUMNS`) as a fresh frame."""
     return frame.loc[:, list(MODEL_INPUT_COLUMNS)].reset_index(drop=True)
 
 
@@ -175,8 +177,13 @@ def make_input(
     texts: Sequence[str] | str,
     titles: Sequence[str] | None = None,
     target: str | Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    dates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Build a model-input frame from raw texts (used at inference time)."""
+    """Build a model-input frame from raw texts (used at inference time).
+
+    ``sources`` and ``dates`` matter only to models trained with metadata features.
+    """
     if isinstance(texts, str):
         texts = [texts]
     texts = list(texts)
@@ -184,8 +191,13 @@ def make_input(
     if titles is None:
         titles = [""] * n
     targets = [target or ""] * n if target is None or isinstance(target, str) else list(target)
-    if not (len(titles) == len(targets) == n):
-        raise DataError(
-            f"texts ({n}), titles ({len(titles)}) and targets ({len(targets)}) differ in length"
-        )
-    return pd.DataFrame({"text": texts, "title": list(titles), "target": targets}).astype(str)
+    sources = [""] * n if sources is None else list(sources)
+    dates = [""] * n if dates is None else list(dates)
+    lengths = {"titles": len(titles), "targets": len(targets), "sources": len(sources)}
+    lengths["dates"] = len(dates)
+    if any(length != n for length in lengths.values()):
+        given = ", ".join(f"{name} ({length})" for name, length in lengths.items())
+        raise DataError(f"texts ({n}) and {given} differ in length")
+    return pd.DataFrame(
+        {"text": texts, "title": list(titles), "target": targets, "source": sources, "date": dates}
+    ).astype(str)
