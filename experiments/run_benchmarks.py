@@ -158,18 +158,48 @@ def _pct(x: float) -> str:
 def _target(bench: Benchmark, loaded: dict) -> tuple[str, str]:
     """(target text, met text) for one row."""
     headline = loaded[bench.name]["metrics"]["headline"]
-    value, ci = headline["value"], headline.get("ci95")
+    value = headline["value"]
     if bench.target is None:
         return "—", "—"
     if isinstance(bench.target, float):
         met = 100 * value >= bench.target
         return f"≥ {bench.target:.1f}", "yes" if met else "no"
     others = bench.target.split(":", 1)[1].split(",")
-    scores = [loaded[o]["metrics"]["headline"]["value"] for o in others if loaded.get(o)]
-    if len(scores) < len(others) or not ci:
+    if any(not loaded.get(o) for o in others):
         return "clearly above both baselines", "baselines not run"
-    met = ci[0] > max(scores)
-    return "above both baselines (95% CI low end > best baseline)", "yes" if met else "no"
+    met = all(c.reliable and c.delta > 0 for c in _paired(bench, others))
+    return (
+        "clearly above both baselines (paired bootstrap 95% CI of the gain excludes 0)",
+        "yes" if met else "no",
+    )
+
+
+def _paired(bench: Benchmark, baselines: list[str]):
+    """Paired comparisons of ``bench``'s run against each baseline run, on the same rows."""
+    from stance.analysis.compare import compare
+
+    return [compare(RUNS / b, RUNS / bench.name, name_a=b, name_b=bench.name) for b in baselines]
+
+
+def _paired_section(loaded: dict) -> list[str]:
+    lines = []
+    for bench in BENCHMARKS:
+        if not isinstance(bench.target, str) or not loaded.get(bench.name):
+            continue
+        others = bench.target.split(":", 1)[1].split(",")
+        if any(not loaded.get(o) for o in others):
+            continue
+        if not lines:
+            lines = [
+                "## Paired comparisons (same rows; `stance.analysis.compare`)",
+                "",
+                "Two runs scored on the same rows are compared by a paired bootstrap of the",
+                "metric difference (1,000 resamples) and McNemar's exact test; overlapping",
+                "per-run intervals above say little either way.",
+                "",
+            ]
+        lines += [f"- {c.verdict}" for c in _paired(bench, others)]
+    return lines + [""] if lines else []
 
 
 def render() -> str:
@@ -210,8 +240,8 @@ def render() -> str:
             f" {met} | `{command}` | {wall:.0f} s | {got['run']['peak_memory_mb']:.0f} MB |"
             f" `{commit}` |"
         )
+    lines += ["", *_paired_section(loaded)]
     lines += [
-        "",
         "## Model-selection protocol (no choice looks at a test set)",
         "",
         "- Predefined splits (SemEval-2016, AllSides): every choice is made by fitting on the",
