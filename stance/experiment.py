@@ -139,6 +139,79 @@ class FoldFeatures:
         )
 
 
+class _NestedChooser:
+    """Per outer fold, the :class:`FoldFeatures` of the candidate inner CV prefers.
+
+    See :mod:`stance.selection`; ``record`` keeps every inner score for run.json,
+    metrics.json and the report's notes.
+    """
+
+    def __init__(self, cfg, corpus, cache, fingerprint, X, y, timer, candidates):
+        self.cfg, self.corpus, self.cache = cfg, corpus, cache
+        self.fingerprint, self.X, self.y, self.timer = fingerprint, X, y, timer
+        self.candidates = candidates
+        self.n_splits = int(cfg.selection.get("n_splits", 3))
+        groups = corpus.frame["group"].to_numpy().astype(str)
+        self.groups = groups if (groups != "").all() else None
+        self.record: dict[str, Any] = {
+            "method": f"inner {self.n_splits}-fold CV on each outer fold's training rows"
+            + (" grouped by `group`" if self.groups is not None else ""),
+            "metric": corpus.task.metric,
+            "folds": [],
+        }
+        self._features: dict[str, FoldFeatures] = {}
+
+    @classmethod
+    def from_config(cls, cfg, corpus, cache, fingerprint, X, y, timer) -> _NestedChooser | None:
+        from stance.selection import parse_candidates
+
+        selection = cfg.get("selection")
+        if not selection:
+            return None
+        candidates = parse_candidates(OmegaConf.to_container(selection, resolve=True))
+        return cls(cfg, corpus, cache, fingerprint, X, y, timer, candidates)
+
+    def _features_of(self, candidate) -> FoldFeatures:
+        from stance.selection import candidate_config
+
+        if candidate.name not in self._features:
+            self._features[candidate.name] = FoldFeatures(
+                candidate_config(self.cfg, candidate), self.cache, self.fingerprint, self.X, self.y
+            )
+        return self._features[candidate.name]
+
+    def _fit_predict(self, candidate, train: np.ndarray, validation: np.ndarray) -> np.ndarray:
+        features = self._features_of(candidate)
+        classifier = features.fit_pipeline(train).steps[-1][1]
+        return classifier.predict(features.transform(train, validation))
+
+    def choose(self, fold: int | str, rows: np.ndarray) -> FoldFeatures:
+        from stance.selection import inner_folds, select
+
+        task = self.corpus.task
+        with self.timer.stage("select"):
+            best, table = select(
+                self.candidates,
+                inner_folds(rows, self.y, self.groups, self.n_splits, int(self.cfg.seed)),
+                self.y,
+                self._fit_predict,
+                lambda gold, pred: headline_score(pd.Series(gold), pd.Series(pred), task),
+            )
+        self.record["folds"].append(
+            {"fold": fold, "chosen": best.name, "candidates": table.to_dict(orient="records")}
+        )
+        return self._features_of(best)
+
+    def describe(self, position: int) -> str:
+        """One report line for a recorded choice."""
+        entry = self.record["folds"][position]
+        scores = ", ".join(
+            f"{c['candidate']} {100 * c['inner_score']:.1f}" for c in entry["candidates"]
+        )
+        where = "saved model" if entry["fold"] == "final" else f"fold {entry['fold']}"
+        return f"{where}: nested selection chose {entry['chosen']} (inner {scores})"
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
@@ -226,6 +299,7 @@ def _run_stages(
     y = frame["label"].to_numpy()
     features = FoldFeatures(cfg, cache, fingerprint, X, y)
     labels = list(corpus.task.labels)
+    chooser = _NestedChooser.from_config(cfg, corpus, cache, fingerprint, X, y, timer)
 
     fold_frames, fold_scores, duplicates, notes = [], [], [], list(corpus.notes)
     last_pipeline = None
@@ -238,8 +312,12 @@ def _run_stages(
     )
     with checks:
         for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
+            fold_features = features
+            if chooser is not None:
+                fold_features = chooser.choose(fold.index, fold.train)
+                notes.append(chooser.describe(-1))
             part, last_pipeline = _run_fold(
-                cfg, fold, frame, y, labels, features, checks, timer, notes, duplicates
+                cfg, fold, frame, y, labels, fold_features, checks, timer, notes, duplicates
             )
             fold_frames.append(part)
             fold_scores.append(
@@ -281,10 +359,17 @@ def _run_stages(
             "mean": mean,
             "std": std,
         }
+        if chooser is not None:
+            metrics["selection"] = chooser.record
 
     if len(folds) > 1 and cfg.save_model:
         with timer.stage("refit", "Refitting on all rows for the saved model"):
-            final = features.fit_pipeline(np.arange(len(frame)))
+            every_row = np.arange(len(frame))
+            if chooser is not None:
+                features = chooser.choose("final", every_row)
+                metrics["selection"] = chooser.record
+                notes.append(chooser.describe(-1))
+            final = features.fit_pipeline(every_row)
     else:
         final = last_pipeline
 
