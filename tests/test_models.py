@@ -39,6 +39,8 @@ def data(n_per: int = 12) -> tuple[pd.DataFrame, np.ndarray]:
             "text": texts,
             "title": ["Moscow and Washington"] * len(texts),
             "target": [REL] * len(texts),
+            "source": [f"outlet {i % 4}" for i in range(len(texts))],
+            "date": [f"20{18 + i % 3}-05-01" for i in range(len(texts))],
         }
     )
     return X, np.asarray(labels)

@@ -71,6 +71,8 @@ DOCS = pd.DataFrame(
         * 2,
         "title": ["Talks", "Sanctions", "Sports", "Dialogue"] * 2,
         "target": ["Russia–US rapprochement"] * 4 + ["Russia", "United States", "Atheism", "x"],
+        "source": ["Outlet A", "Outlet B", "", "Outlet A"] * 2,
+        "date": ["2019-07-16", "16 July 2019", "", "not a date"] * 2,
     }
 )
 
@@ -112,12 +114,21 @@ def _dense(Z):
     texts=st.lists(unicode_text, min_size=1, max_size=3),
     title=unicode_text,
     target=st.one_of(unicode_text, st.sampled_from(["Russia–US rapprochement", "Russia"])),
+    source=unicode_text,
+    date=st.one_of(unicode_text, st.dates().map(str), st.datetimes().map(str)),
 )
 def test_every_feature_extractor_accepts_any_unicode_and_is_deterministic(
-    extractors, texts, title, target
+    extractors, texts, title, target, source, date
 ):
+    n = len(texts)
     X = pd.DataFrame(
-        {"text": texts, "title": [title] * len(texts), "target": [target] * len(texts)}
+        {
+            "text": texts,
+            "title": [title] * n,
+            "target": [target] * n,
+            "source": [source] * n,
+            "date": [date] * n,
+        }
     )
     train = pd.concat([DOCS, X], ignore_index=True)
     for name, est in extractors.items():
