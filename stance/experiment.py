@@ -29,8 +29,8 @@ from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
 from stance.errors import ConfigError, DataError
 from stance.evaluation.metrics import headline_score, score, summarise_folds
-from stance.fold_cache import MISSING, FoldCache, rows_digest
-from stance.models.threaded_sparse import ThreadedCSR, threaded
+from stance.fold_cache import FoldCache, rows_digest
+from stance.models.threaded_sparse import threaded
 from stance.paths import conf_dir, default_cache_dir, default_data_dir
 from stance.reporting.provenance import StageTimer, git_state, package_versions, peak_memory_mb
 from stance.reporting.run_dir import RunDirectory
@@ -126,15 +126,7 @@ class FoldFeatures:
         self._fronts[key] = front
         classifier = pipeline.steps[-1][1]
         # Same fit, bit for bit; the sparse products of lbfgs run on every core.
-        # Its transpose (built by the first G.T @ X) is cached beside the features.
-        wrapped = threaded(matrix)
-        transpose_key = f"{key}-transpose"
-        transpose = self.cache.get(transpose_key) if isinstance(wrapped, ThreadedCSR) else None
-        if transpose is not None and transpose is not MISSING:
-            wrapped.use_transpose(transpose)
-        classifier.fit(wrapped, self.y[train])
-        if transpose is MISSING and wrapped.transpose_csr is not None:
-            self.cache.put(transpose_key, wrapped.transpose_csr)
+        classifier.fit(threaded(matrix), self.y[train])
         return Pipeline([*front.steps, (pipeline.steps[-1][0], classifier)])
 
     def transform(self, train: np.ndarray, rows: np.ndarray) -> Any:

@@ -59,17 +59,3 @@ def test_mismatched_shapes_still_raise(matrix, monkeypatch) -> None:
     monkeypatch.setattr(threaded_sparse, "MIN_NNZ", 0)
     with pytest.raises(ValueError, match="dimension mismatch"):
         np.ones((2, 5)) @ threaded(matrix, 2)
-
-
-def test_a_stored_transpose_is_reused_and_checked(matrix, monkeypatch) -> None:
-    monkeypatch.setattr(threaded_sparse, "MIN_NNZ", 0)
-    G = np.random.default_rng(3).standard_normal((400, 3)).astype(np.float32)
-    first = threaded(matrix, 2)
-    assert first.transpose_csr is None
-    expected = G.T @ first
-    built = first.transpose_csr
-    assert built is not None and built.shape == (300, 400) and built.has_sorted_indices
-    again = threaded(matrix, 2).use_transpose(built)
-    assert np.array_equal(G.T @ again, expected)
-    with pytest.raises(ValueError, match="does not match"):
-        threaded(matrix, 2).use_transpose(built[:10])

@@ -69,31 +69,13 @@ class ThreadedCSR(sp.csr_matrix):
             self.__dict__["_blocked_self"] = cached
         return cached
 
-    @property
-    def transpose_csr(self) -> sp.csr_matrix | None:
-        """The sorted CSR of Xᵀ if a product has built it (worth caching: ~1 s on AllSides)."""
-        return self.__dict__.get("_transpose_csr")
-
-    def use_transpose(self, transpose: sp.csr_matrix) -> ThreadedCSR:
-        """Adopt a previously built :attr:`transpose_csr` of this same matrix."""
-        if transpose.shape != self.shape[::-1] or transpose.nnz != self.nnz:
-            raise ValueError(
-                f"transpose of shape {transpose.shape} with {transpose.nnz} values does not "
-                f"match a matrix of shape {self.shape} with {self.nnz}"
-            )
-        self.__dict__["_transpose_csr"] = transpose
-        return self
-
     def _blocked_transpose(self) -> _Blocked:
         cached = self.__dict__.get("_blocked_transpose_")
         if cached is None:
-            transpose = self.transpose_csr
-            if transpose is None:
-                # CSR of Xᵀ with sorted indices: row j sums over documents in increasing
-                # order, exactly as scipy's CSC kernel does for Xᵀ @ G.
-                transpose = sp.csr_matrix(self.T)
-                transpose.sort_indices()
-                self.__dict__["_transpose_csr"] = transpose
+            # CSR of Xᵀ with sorted indices: row j sums over documents in increasing
+            # order, exactly as scipy's CSC kernel does for Xᵀ @ G.
+            transpose = sp.csr_matrix(self.T)
+            transpose.sort_indices()
             cached = _Blocked(transpose, _pool(self._n_threads), self._n_threads)
             self.__dict__["_blocked_transpose_"] = cached
         return cached
