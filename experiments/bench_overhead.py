@@ -37,6 +37,8 @@ sys.path.insert(0, str(HERE))
 import run_benchmarks  # noqa: E402
 
 WORK = run_benchmarks.RUNS / "speed"
+#: Reruns that swap the classifier itself (a sweep over classifiers), beside model.C=2.
+SWAPS = ("svm", "cnb")
 STANCE_CMD = [
     "stance-run",
     "experiment=allsides_random",
@@ -125,11 +127,20 @@ def markdown(rounds: list[dict], cleaner: dict | None = None) -> list[str]:
         f"| speed-up of a rerun changing only `model.C` (median; rounds: "
         f"{', '.join(f'{x:.1f}' for x in speedups)}) | {speedup:.1f}× | ≥ 3× |"
         f" {'yes' if speedup >= 3 else 'no'} |",
+        *[
+            f"| speed-up of a rerun swapping the classifier to `model={model}` (median; rounds: "
+            f"{', '.join(f'{x:.1f}' for x in xs)}) | {statistics.median(xs):.1f}× | ≥ 3× |"
+            f" {'yes' if statistics.median(xs) >= 3 else 'no'} |"
+            for model in SWAPS
+            if all(model in r.get("swaps", {}) for r in rounds)
+            for xs in [[r["stance"]["wall_s"] / r["swaps"][model]["wall_s"] for r in rounds]]
+        ],
         "",
         "Commands:",
         "- bare: `python experiments/bare_sklearn_allsides.py`",
         f"- stance-run (cold feature cache): `{cmd} paths.cache_dir=<fresh dir>`",
-        f"- rerun, classifier changed: `{cmd} model.C=2 paths.cache_dir=<same dir>`",
+        f"- rerun, classifier changed: `{cmd} model.C=2 paths.cache_dir=<same dir>`"
+        f" (and `model=svm`, `model=cnb` instead of `model.C=2`)",
         "",
         "| round | side | wall s | peak RSS MB (+ dedup worker) | macro-F1 | stages (s) |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -304,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {i}: rerun with model.C=2 on the warm cache", flush=True)
         r["cached"] = stance(i, cache, f"cached_{i}", ["model.C=2"])
         print(f"  {r['cached']['wall_s']:.1f} s", flush=True)
+        r["swaps"] = {}
+        for model in SWAPS:
+            print(f"round {i}: rerun with model={model} on the warm cache", flush=True)
+            r["swaps"][model] = stance(i, cache, f"swap_{model}_{i}", [f"model={model}"])
+            print(f"  {r['swaps'][model]['wall_s']:.1f} s", flush=True)
         rounds.append(r)
     return finish(rounds, measurements())
 
