@@ -34,6 +34,7 @@ from stance.models.threaded_sparse import threaded
 from stance.paths import conf_dir, default_cache_dir, default_data_dir
 from stance.reporting.provenance import StageTimer, git_state, package_versions, peak_memory_mb
 from stance.reporting.run_dir import RunDirectory
+from stance.selection import candidate_config, inner_folds, parse_candidates, select
 
 
 @dataclass
@@ -163,8 +164,6 @@ class _NestedChooser:
 
     @classmethod
     def from_config(cls, cfg, corpus, cache, fingerprint, X, y, timer) -> _NestedChooser | None:
-        from stance.selection import parse_candidates
-
         selection = cfg.get("selection")
         if not selection:
             return None
@@ -172,8 +171,6 @@ class _NestedChooser:
         return cls(cfg, corpus, cache, fingerprint, X, y, timer, candidates)
 
     def _features_of(self, candidate) -> FoldFeatures:
-        from stance.selection import candidate_config
-
         if candidate.name not in self._features:
             self._features[candidate.name] = FoldFeatures(
                 candidate_config(self.cfg, candidate), self.cache, self.fingerprint, self.X, self.y
@@ -186,8 +183,6 @@ class _NestedChooser:
         return classifier.predict(features.transform(train, validation))
 
     def choose(self, fold: int | str, rows: np.ndarray) -> FoldFeatures:
-        from stance.selection import inner_folds, select
-
         task = self.corpus.task
         with self.timer.stage("select"):
             best, table = select(

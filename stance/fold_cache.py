@@ -104,15 +104,24 @@ class FoldCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, computing and storing it on a miss."""
+    def lookup(self, key: str) -> Any:
+        """:meth:`get`, counting a hit when the entry exists."""
         value = self.get(key)
         if value is not MISSING:
             self.hits += 1
-            return value
+        return value
+
+    def add_computed(self, key: str, value: Any) -> None:
+        """:meth:`put` a value that had to be computed, counting a miss."""
         self.misses += 1
-        value = compute()
         self.put(key, value)
+
+    def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing and storing it on a miss."""
+        value = self.lookup(key)
+        if value is MISSING:
+            value = compute()
+            self.add_computed(key, value)
         return value
 
     def summary(self) -> dict[str, Any]:

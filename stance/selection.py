@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from stance.errors import ConfigError
 from stance.paths import conf_dir
@@ -42,10 +41,9 @@ class Candidate:
 
     @property
     def name(self) -> str:
-        extra = {**{f"features.{k}": v for k, v in self.features_params.items()}}
-        extra.update({f"model.{k}": v for k, v in self.model_params.items()})
-        suffix = "".join(f" {k}={v}" for k, v in extra.items())
-        return f"{self.features} + {self.model}{suffix}"
+        overrides = [f" features.{k}={v}" for k, v in self.features_params.items()]
+        overrides += [f" model.{k}={v}" for k, v in self.model_params.items()]
+        return f"{self.features} + {self.model}{''.join(overrides)}"
 
 
 def _group_node(group: str, name: str, params: Mapping[str, Any]) -> DictConfig:
@@ -95,6 +93,8 @@ def inner_folds(
     rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner (train, validation) row positions within ``rows``; grouped when groups exist."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
     labels = y[rows]
     if groups is not None and (groups[rows] != "").all():
         n = min(n_splits, len(set(groups[rows])))

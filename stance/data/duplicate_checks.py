@@ -75,7 +75,7 @@ class DuplicateChecks:
         self.frame = frame
         self.threshold = threshold
         self.cache = cache if cache is not None else FoldCache(None)
-        self.fingerprint = fingerprint if fingerprint is not None else fingerprint_frame(frame)
+        self._fingerprint = fingerprint
         if background is None:
             background = len(frame) >= BACKGROUND_MIN_ROWS and (os.cpu_count() or 1) > 1
         self.background = background
@@ -98,21 +98,25 @@ class DuplicateChecks:
         return train, test
 
     def _key(self, fold: Fold) -> str:
+        if self._fingerprint is None:  # hashed only when a cache needs the key
+            self._fingerprint = fingerprint_frame(self.frame)
         return FoldCache.key(
             "duplicates",
-            data=self.fingerprint,
+            data=self._fingerprint,
             train=rows_digest(fold.train),
             test=rows_digest(fold.test),
             threshold=float(self.threshold),
         )
 
+    def _cached(self, fold: Fold) -> Any:
+        return self.cache.lookup(self._key(fold)) if self.cache.enabled else MISSING
+
     def start(self, fold: Fold) -> None:
         """Begin ``fold``'s check in the worker (no-op if cached, inline or already started)."""
         if fold.index in self._pending or fold.index in self._found:
             return
-        cached = self.cache.get(self._key(fold))
+        cached = self._cached(fold)
         if cached is not MISSING:
-            self.cache.hits += 1
             self._found[fold.index] = cached
             return
         if not self.background:
@@ -127,16 +131,17 @@ class DuplicateChecks:
         """``fold``'s duplicate pairs (waits for the worker if it is still busy)."""
         if fold.index in self._found:
             return self._found.pop(fold.index)
-        key = self._key(fold)
         pending = self._pending.pop(fold.index, None)
         if pending is None:
-            return self.cache.get_or_compute(
-                key, lambda: _check(*self._parts(fold), self.threshold)[0]
-            )
-        found, peak = pending.get()
-        self.worker_peak_mb = max(self.worker_peak_mb or 0.0, peak)
-        self.cache.misses += 1
-        self.cache.put(key, found)
+            cached = self._cached(fold)  # result() without start()
+            if cached is not MISSING:
+                return cached
+            found, _ = _check(*self._parts(fold), self.threshold)
+        else:
+            found, peak = pending.get()
+            self.worker_peak_mb = max(self.worker_peak_mb or 0.0, peak)
+        if self.cache.enabled:
+            self.cache.add_computed(self._key(fold), found)
         return found
 
     def close(self) -> None:

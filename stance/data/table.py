@@ -193,8 +193,8 @@ def make_input(
     targets = [target or ""] * n if target is None or isinstance(target, str) else list(target)
     sources = [""] * n if sources is None else list(sources)
     dates = [""] * n if dates is None else list(dates)
-    lengths = {"titles": len(titles), "targets": len(targets), "sources": len(sources)}
-    lengths["dates"] = len(dates)
+    lengths = {name: len(v) for name, v in [("titles", titles), ("targets", targets)]}
+    lengths.update(sources=len(sources), dates=len(dates))
     if any(length != n for length in lengths.values()):
         given = ", ".join(f"{name} ({length})" for name, length in lengths.items())
         raise DataError(f"texts ({n}) and {given} differ in length")

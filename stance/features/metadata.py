@@ -101,13 +101,9 @@ class MetadataFeatures(TransformerMixin, BaseEstimator):
         return sp.csr_matrix(self.encoder_.transform(self._table(X)))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        names = self.encoder_.get_feature_names_out(self.feature_columns_)
         # OneHotEncoder writes "source_CNN"; "source=CNN" reads unambiguously in reports.
-        return np.asarray(
-            [
-                f"{col}={name[len(col) + 1 :]}"
-                for name in names
-                for col in [next(c for c in self.feature_columns_ if name.startswith(f"{c}_"))]
-            ],
-            dtype=object,
-        )
+        names = []
+        for name in self.encoder_.get_feature_names_out(self.feature_columns_):
+            column = next(c for c in self.feature_columns_ if name.startswith(f"{c}_"))
+            names.append(f"{column}={name[len(column) + 1 :]}")
+        return np.asarray(names, dtype=object)
