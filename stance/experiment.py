@@ -29,7 +29,7 @@ from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
 from stance.errors import ConfigError, DataError
 from stance.evaluation.metrics import headline_score, score, summarise_folds
-from stance.fold_cache import FoldCache, rows_digest
+from stance.fold_cache import MISSING, FoldCache, rows_digest
 from stance.models.threaded_sparse import threaded
 from stance.paths import conf_dir, default_cache_dir, default_data_dir
 from stance.reporting.provenance import StageTimer, git_state, package_versions, peak_memory_mb
@@ -117,13 +117,15 @@ class FoldFeatures:
     def fit_pipeline(self, train: np.ndarray) -> Pipeline:
         """The whole pipeline fitted on rows ``train`` (features from the cache if present)."""
         pipeline = build_pipeline(self.cfg)
-        front = Pipeline(pipeline.steps[:-1])
         key = self._key(train)
-
-        def fit_front() -> tuple[Pipeline, Any]:
-            return front, front.fit_transform(self.X.iloc[train], self.y[train])
-
-        front, matrix = self.cache.get_or_compute(key, fit_front)
+        # The fitted front goes into the saved model: loaded whole, never memory-mapped.
+        front = self.cache.get(f"{key}-front", mmap=False)
+        matrix = self.cache.lookup(key) if front is not MISSING else MISSING
+        if matrix is MISSING:
+            front = Pipeline(pipeline.steps[:-1])
+            matrix = front.fit_transform(self.X.iloc[train], self.y[train])
+            self.cache.put(f"{key}-front", front)
+            self.cache.add_computed(key, matrix)
         self._fronts[key] = front
         classifier = pipeline.steps[-1][1]
         # Same fit, bit for bit; the sparse products of lbfgs run on every core.

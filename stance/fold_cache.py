@@ -69,8 +69,12 @@ class FoldCache:
         assert self.root is not None
         return self.root / "folds" / f"{key}.joblib"
 
-    def get(self, key: str) -> Any:
-        """The cached value, or :data:`MISSING`."""
+    def get(self, key: str, *, mmap: bool = True) -> Any:
+        """The cached value, or :data:`MISSING`.
+
+        ``mmap=False`` for values that end up in a saved model: skops refuses
+        ``numpy.memmap``, and a fitted model should not point into the cache.
+        """
         if self.root is None:
             return MISSING
         path = self._path(key)
@@ -82,7 +86,7 @@ class FoldCache:
             # Copy-on-write maps: a 260 MB training matrix "loads" in 0.1 s instead of
             # 1.2 s, pages are read as the classifier touches them, and a classifier
             # that writes into its input gets private pages rather than an error.
-            return joblib.load(path, mmap_mode="c")
+            return joblib.load(path, mmap_mode="c" if mmap else None)
         except Exception:  # a truncated or foreign file: recompute and overwrite
             return MISSING
 

@@ -164,6 +164,10 @@ def test_feature_cache_serves_a_classifier_sweep_without_refitting(
     assert (same.run_dir / "predictions.csv").read_bytes() == (
         cold.run_dir / "predictions.csv"
     ).read_bytes()
+    # A model fitted from cached features saves and loads like any other (no memmaps).
+    from stance.models.io import load_pipeline
+
+    load_pipeline(same.run_dir / "model.skops")
     swept = run_experiment(
         compose_config([*cached, "model.C=0.5", f"paths.output_dir={tmp_path}"]),
         tmp_path / "swept",
