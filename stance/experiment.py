@@ -7,6 +7,7 @@ be repeated from its directory alone (:func:`rerun`).
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
 from collections.abc import Sequence
@@ -89,6 +90,14 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     return pipeline
 
 
+def row_groups(frame: pd.DataFrame) -> np.ndarray | None:
+    """The ``group`` column (outlet, triplet…) when every row has one, else None."""
+    if "group" not in frame:
+        return None
+    groups = frame["group"].fillna("").to_numpy().astype(str)
+    return groups if len(groups) and (groups != "").all() else None
+
+
 class FoldFeatures:
     """Fit a fold's clean → features front once per data, rows and config; fit the classifier.
 
@@ -100,9 +109,15 @@ class FoldFeatures:
     """
 
     def __init__(
-        self, cfg: DictConfig, cache: FoldCache, fingerprint: str, X: pd.DataFrame, y: np.ndarray
+        self,
+        cfg: DictConfig,
+        cache: FoldCache,
+        fingerprint: str,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        groups: np.ndarray | None = None,
     ):
-        self.cfg, self.cache, self.X, self.y = cfg, cache, X, y
+        self.cfg, self.cache, self.X, self.y, self.groups = cfg, cache, X, y, groups
         self._spec = {
             "features": OmegaConf.to_container(cfg.features, resolve=True),
             "clean": bool(cfg.data.get("clean", True)),
@@ -128,8 +143,14 @@ class FoldFeatures:
             self.cache.add_computed(key, matrix)
         self._fronts[key] = front
         classifier = pipeline.steps[-1][1]
+        # A classifier that tunes on inner splits (ClassOffsetTuner) keeps groups apart there too.
+        fit_params = (
+            {"groups": self.groups[train]}
+            if self.groups is not None and "groups" in inspect.signature(classifier.fit).parameters
+            else {}
+        )
         # Same fit, bit for bit; the sparse products of lbfgs run on every core.
-        classifier.fit(threaded(matrix), self.y[train])
+        classifier.fit(threaded(matrix), self.y[train], **fit_params)
         return Pipeline([*front.steps, (pipeline.steps[-1][0], classifier)])
 
     def transform(self, train: np.ndarray, rows: np.ndarray) -> Any:
@@ -154,8 +175,7 @@ class _NestedChooser:
         self.fingerprint, self.X, self.y, self.timer = fingerprint, X, y, timer
         self.candidates = candidates
         self.n_splits = int(cfg.selection.get("n_splits", 3))
-        groups = corpus.frame["group"].to_numpy().astype(str)
-        self.groups = groups if (groups != "").all() else None
+        self.groups = row_groups(corpus.frame)
         self.record: dict[str, Any] = {
             "method": f"inner {self.n_splits}-fold CV on each outer fold's training rows"
             + (" grouped by `group`" if self.groups is not None else ""),
@@ -175,7 +195,12 @@ class _NestedChooser:
     def _features_of(self, candidate) -> FoldFeatures:
         if candidate.name not in self._features:
             self._features[candidate.name] = FoldFeatures(
-                candidate_config(self.cfg, candidate), self.cache, self.fingerprint, self.X, self.y
+                candidate_config(self.cfg, candidate),
+                self.cache,
+                self.fingerprint,
+                self.X,
+                self.y,
+                self.groups,
             )
         return self._features[candidate.name]
 
@@ -294,7 +319,7 @@ def _run_stages(
     frame = corpus.frame
     X = model_input(frame)
     y = frame["label"].to_numpy()
-    features = FoldFeatures(cfg, cache, fingerprint, X, y)
+    features = FoldFeatures(cfg, cache, fingerprint, X, y, row_groups(frame))
     labels = list(corpus.task.labels)
     chooser = _NestedChooser.from_config(cfg, corpus, cache, fingerprint, X, y, timer)
 

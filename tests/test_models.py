@@ -11,6 +11,7 @@ import pytest
 import skops.io as sio
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
 from stance.data.clean import TextCleaner
@@ -64,7 +65,9 @@ def roundtrip(pipe, X):
     return loaded
 
 
-FAST_FEATURES = sorted(p for p in (CONF / "features").glob("*.yaml") if p.stem != "embed")
+FAST_FEATURES = sorted(
+    p for p in (CONF / "features").glob("*.yaml") if not p.stem.startswith("embed")
+)
 MODELS = sorted((CONF / "model").glob("*.yaml"))
 
 
@@ -124,6 +127,72 @@ def test_offset_tuner_deterministic_and_uses_only_training_data():
     assert a.offsets_.shape == (3,)
     with pytest.raises(ValueError):
         ClassOffsetTuner(metric="accuracy").fit(Z, y)
+
+
+def test_offset_tuner_cv_tunes_on_every_training_row_out_of_fold(monkeypatch):
+    """cv mode: each training row is scored once by a model that did not see it."""
+    X, y = data(16)
+    from stance.features.text import NgramTfidf
+
+    Z = NgramTfidf(min_df=1).fit_transform(X)
+    seen: list[np.ndarray] = []
+    real = ClassOffsetTuner._align
+
+    def spy(self, model, proba):
+        seen.append(proba)
+        return real(self, model, proba)
+
+    monkeypatch.setattr(ClassOffsetTuner, "_align", spy)
+    tuner = ClassOffsetTuner(cv=4, random_state=0).fit(Z, y)
+    assert sum(len(p) for p in seen) == len(y)
+    assert tuner.offsets_.shape == (3,)
+    assert tuner.estimator_.classes_.tolist() == sorted(set(y))
+    again = ClassOffsetTuner(cv=4, random_state=0).fit(Z, y)
+    assert np.array_equal(tuner.offsets_, again.offsets_)
+
+
+def test_offset_tuner_cv_rejects_a_class_with_one_row():
+    X, y = data(16)
+    from stance.features.text import NgramTfidf
+
+    Z = NgramTfidf(min_df=1).fit_transform(X)
+    y = np.asarray(y, dtype=object)
+    y[0] = "lonely"
+    with pytest.raises(ValueError, match="'lonely' has 1"):
+        ClassOffsetTuner(cv=5).fit(Z, y)
+    with pytest.raises(ValueError, match="cv must be at least 2"):
+        ClassOffsetTuner(cv=1).fit(Z, np.asarray(data(16)[1]))
+
+
+class _RowSpy(ClassifierMixin, BaseEstimator):
+    """Column 0 holds the row id; logs which rows each clone was fitted and scored on."""
+
+    log: list = []
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.rows_ = X[:, 0].astype(int)
+        return self
+
+    def predict_proba(self, X):
+        _RowSpy.log.append((self.rows_, X[:, 0].astype(int)))
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
+@pytest.mark.parametrize("mode", [{"cv": 4}, {"val_size": 0.25, "n_splits": 2}])
+def test_offset_tuner_keeps_each_group_on_one_side_of_inner_splits(mode):
+    rng = np.random.default_rng(1)
+    n = 120
+    y = np.array(["a", "b", "c"] * (n // 3))
+    groups = np.array([f"outlet{i % 12}" for i in rng.permutation(n)])
+    X = np.column_stack([np.arange(n), rng.normal(size=n)])
+    _RowSpy.log = []
+    ClassOffsetTuner(_RowSpy(), random_state=0, **mode).fit(X, y, groups=groups)
+    assert _RowSpy.log, "the tuner scored no held-out rows"
+    for fitted, scored in _RowSpy.log:
+        assert not set(groups[fitted]) & set(groups[scored])
+    with pytest.raises(ValueError, match="at least 2 distinct groups"):
+        ClassOffsetTuner(_RowSpy(), **mode).fit(X, y, groups=np.array(["one"] * n))
 
 
 def test_svm_top_level_override():

@@ -9,6 +9,7 @@ per-class threshold tuner.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier, StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import unique_labels
@@ -278,6 +279,17 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
     all training rows and predicts ``argmax(log p + offset)``. The test set is
     never seen.
 
+    With ``cv=k`` the held-out part is instead every training row, predicted out
+    of fold by stratified k-fold CV, and the offsets are tuned on that pooled
+    set. Prefer it when a class has only a dozen or so examples: a 25% hold-out
+    then sees two or three of them, and the offsets chase noise.
+
+    ``fit(X, y, groups=...)`` keeps each group (outlet, BASIL triplet) on one side
+    of every inner split, as the outer CV does; otherwise near-copies of a
+    held-out article sit in the inner training part, the held-out predictions
+    are too easy, and the offsets are tuned for the wrong problem.
+    ``stance-run`` passes the corpus's ``group`` column when every row has one.
+
     When to use: skewed labels where the argmax under-predicts a minority class
     (BASIL ``pos``, rapprochement ``favor``) or a metric that ignores a class
     (SemEval F_avg ignores ``none``).
@@ -288,6 +300,9 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
     val_size: held-out fraction for tuning.
     metric: ``macro_f1`` or ``f_avg``; ``metric_labels`` for the latter.
     n_splits: repeat the split and average the objective (more stable offsets).
+    cv: if set, tune on pooled out-of-fold predictions of a stratified ``cv``-fold
+        split instead (``val_size`` and ``n_splits`` are then unused; folds are
+        capped at the rarest class's count, which must be at least 2).
     """
 
     def __init__(
@@ -300,6 +315,7 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         grid: Sequence[float] | None = None,
         refit: bool = True,
         random_state: int | None = None,
+        cv: int | None = None,
     ):
         self.estimator = estimator
         self.val_size = val_size
@@ -309,6 +325,7 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         self.grid = plain(grid)
         self.refit = refit
         self.random_state = random_state
+        self.cv = cv
 
     def _base(self):
         return (
@@ -317,20 +334,18 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
             else LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
         )
 
-    def fit(self, X, y) -> ClassOffsetTuner:
+    def fit(self, X, y, groups=None) -> ClassOffsetTuner:
         y = np.asarray(y)
+        groups = None if groups is None else np.asarray(groups)
         if self.metric not in {"macro_f1", "f_avg"}:
             raise ValueError(f"metric must be macro_f1 or f_avg, got {self.metric!r}")
         self.classes_ = unique_labels(y)
         grid = np.asarray(self.grid if self.grid is not None else np.linspace(-2, 2, 21))
-        splitter = StratifiedShuffleSplit(
-            n_splits=int(self.n_splits), test_size=self.val_size, random_state=self.random_state
+        held, model = (
+            self._pooled_out_of_fold(X, y, groups)
+            if self.cv is not None
+            else self._held_out(X, y, groups)
         )
-        held: list[tuple[np.ndarray, np.ndarray]] = []
-        for tr, va in splitter.split(np.zeros(len(y)), y):
-            model = clone(self._base()).fit(X[tr], y[tr])
-            proba = self._align(model, model.predict_proba(X[va]))
-            held.append((np.log(np.clip(proba, 1e-12, 1)), y[va]))
         offsets = np.zeros(len(self.classes_))
 
         def objective(off: np.ndarray) -> float:
@@ -362,8 +377,70 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
                 break
         self.offsets_ = offsets
         self.val_score_ = best
-        self.estimator_ = clone(self._base()).fit(X, y) if self.refit else model
+        refit = self.refit or self.cv is not None
+        self.estimator_ = clone(self._base()).fit(X, y) if refit else model
         return self
+
+    def _held_out(self, X, y, groups) -> tuple[list[tuple[np.ndarray, np.ndarray]], Any]:
+        """Log-probabilities on ``n_splits`` random stratified hold-outs.
+
+        With groups, each hold-out is one fold of a stratified group k-fold with
+        k = round(1 / val_size), so no group is on both sides.
+        """
+        if groups is None:
+            splits = StratifiedShuffleSplit(
+                n_splits=int(self.n_splits), test_size=self.val_size, random_state=self.random_state
+            ).split(np.zeros(len(y)), y)
+        else:
+            k = self._group_folds(max(2, round(1 / float(self.val_size))), groups)
+            folds = StratifiedGroupKFold(
+                n_splits=k, shuffle=True, random_state=self.random_state
+            ).split(np.zeros(len(y)), y, groups)
+            splits = itertools.islice(folds, int(self.n_splits))
+        held: list[tuple[np.ndarray, np.ndarray]] = []
+        for tr, va in splits:
+            model = clone(self._base()).fit(X[tr], y[tr])
+            proba = self._align(model, model.predict_proba(X[va]))
+            held.append((np.log(np.clip(proba, 1e-12, 1)), y[va]))
+        return held, model
+
+    def _pooled_out_of_fold(self, X, y, groups) -> tuple[list[tuple[np.ndarray, np.ndarray]], Any]:
+        """Log-probabilities for every training row, each from a model that never saw it."""
+        labels, counts = np.unique(y, return_counts=True)
+        rarest = int(counts.min())
+        if int(self.cv) < 2:
+            raise ValueError(f"cv must be at least 2, got {self.cv!r}")
+        if rarest < 2:
+            raise ValueError(
+                f"cv tuning needs at least 2 training rows per class; class "
+                f"{labels[counts.argmin()]!r} has {rarest}"
+            )
+        if groups is None:
+            splits = StratifiedKFold(
+                n_splits=min(int(self.cv), rarest), shuffle=True, random_state=self.random_state
+            ).split(np.zeros(len(y)), y)
+        else:
+            splits = StratifiedGroupKFold(
+                n_splits=self._group_folds(int(self.cv), groups),
+                shuffle=True,
+                random_state=self.random_state,
+            ).split(np.zeros(len(y)), y, groups)
+        log_proba = np.empty((len(y), len(self.classes_)))
+        for tr, va in splits:
+            model = clone(self._base()).fit(X[tr], y[tr])
+            proba = self._align(model, model.predict_proba(X[va]))
+            log_proba[va] = np.log(np.clip(proba, 1e-12, 1))
+        return [(log_proba, y)], model
+
+    @staticmethod
+    def _group_folds(wanted: int, groups: np.ndarray) -> int:
+        n_groups = len(np.unique(groups))
+        if n_groups < 2:
+            raise ValueError(
+                f"tuning with groups needs at least 2 distinct groups in the training rows, "
+                f"got {n_groups}"
+            )
+        return min(wanted, n_groups)
 
     def _align(self, model, proba: np.ndarray) -> np.ndarray:
         out = np.full((proba.shape[0], len(self.classes_)), 1e-12)
