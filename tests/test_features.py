@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,3 +177,84 @@ def test_embeddings_optional_extra(tmp_path):
     assert Z1.shape == (4, 384)
     assert any(tmp_path.rglob("*.npy"))
     assert np.allclose(Z1, emb.transform(DOCS))
+
+
+class _HashEncoder:
+    """Stands in for the sentence-transformer: a fixed unit vector per text, calls logged."""
+
+    def __init__(self):
+        self.encoded: list[str] = []
+
+    def vector(self, text: str) -> np.ndarray:
+        seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+        v = np.random.default_rng(seed).normal(size=8)
+        return v / np.linalg.norm(v)
+
+    def encode(self, texts, **_):
+        self.encoded += list(texts)
+        return np.array([self.vector(t) for t in texts], dtype=np.float32)
+
+
+@pytest.fixture
+def hash_encoder(monkeypatch):
+    from stance.features import embeddings
+
+    encoder = _HashEncoder()
+    monkeypatch.setattr(embeddings, "_load_model", lambda name, device: encoder)
+    return encoder
+
+
+def _unit_mean(vectors) -> np.ndarray:
+    m = np.mean(vectors, axis=0)
+    return m / np.linalg.norm(m)
+
+
+def test_sentence_pooling_averages_the_sentences_and_caches_each(tmp_path, hash_encoder):
+    from stance.features.embeddings import SentenceEmbedding
+
+    X = frame(
+        ["Talks resumed in Geneva. Both sides praised them! A third sentence.", "One line only"],
+        titles=["Summit news", ""],
+    )
+    emb = SentenceEmbedding(pooling="sentences", max_sentences=3, cache_dir=str(tmp_path))
+    Z = emb.fit(X).transform(X)
+    enc = hash_encoder.vector
+    expected_first = _unit_mean(
+        [enc("Summit news"), enc("Talks resumed in Geneva."), enc("Both sides praised them!")]
+    )
+    assert np.allclose(Z[0], expected_first, atol=1e-6)  # title first, capped at 3
+    assert np.allclose(Z[1], enc("One line only"), atol=1e-6)
+    assert "A third sentence." not in hash_encoder.encoded
+    n_encoded = len(hash_encoder.encoded)
+    assert np.array_equal(Z, emb.transform(X))
+    assert len(hash_encoder.encoded) == n_encoded  # every sentence came from the cache
+
+
+def test_window_pooling_keeps_only_sentences_that_mention_the_target(tmp_path, hash_encoder):
+    from stance.features.embeddings import SentenceEmbedding
+
+    X = frame(
+        ["Markets fell. Pelosi criticised the plan. Rain is due.", "Nothing about her here."],
+        target="Nancy Pelosi",
+    )
+    emb = SentenceEmbedding(pooling="sentences", window="target", context=0, cache_dir="")
+    Z = emb.fit(X).transform(X)
+    assert np.allclose(Z[0], hash_encoder.vector("Pelosi criticised the plan."), atol=1e-6)
+    # No mention: the whole document, not an empty vector.
+    assert np.allclose(Z[1], hash_encoder.vector("Nothing about her here."), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"pooling": "max"}, "pooling must be one of"),
+        ({"window": "target"}, "window pooling needs pooling='sentences'"),
+        ({"pooling": "sentences", "window": "left"}, "window must be None"),
+        ({"pooling": "sentences", "max_sentences": 0}, "max_sentences must be at least 1"),
+    ],
+)
+def test_sentence_embedding_rejects_bad_settings(params, message, hash_encoder):
+    from stance.features.embeddings import SentenceEmbedding
+
+    with pytest.raises(ValueError, match=message):
+        SentenceEmbedding(cache_dir="", **params).fit(DOCS)

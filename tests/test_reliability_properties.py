@@ -78,8 +78,10 @@ DOCS = pd.DataFrame(
 
 
 def _feature_configs() -> list[str]:
-    # embed needs the optional sentence-transformers extra and a model download.
-    return sorted(p.stem for p in (conf_dir() / "features").glob("*.yaml") if p.stem != "embed")
+    # embed* need the optional sentence-transformers extra and a model download.
+    return sorted(
+        p.stem for p in (conf_dir() / "features").glob("*.yaml") if not p.stem.startswith("embed")
+    )
 
 
 @pytest.fixture(scope="module")

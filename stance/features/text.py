@@ -18,13 +18,18 @@ from stance.serialization import CompactVocabularyMixin
 ANALYZERS = ("word", "char", "char_wb")
 
 
+def require_columns(X: pd.DataFrame, fields: Sequence[str]) -> None:
+    """A clear error when the model input lacks a column a feature reads."""
+    missing = [f for f in fields if f not in X.columns]
+    if missing:
+        raise ValueError(f"model input lacks column(s) {missing}; has {list(X.columns)}")
+
+
 def field_documents(
     X: pd.DataFrame, fields: Sequence[str], max_chars: int | None = None
 ) -> list[str]:
     """Join ``fields`` of each row with newlines, optionally truncated to ``max_chars``."""
-    missing = [f for f in fields if f not in X.columns]
-    if missing:
-        raise ValueError(f"model input lacks column(s) {missing}; has {list(X.columns)}")
+    require_columns(X, fields)
     docs = X[list(fields)].fillna("").astype(str).agg("\n".join, axis=1).tolist()
     if max_chars:
         docs = [d[:max_chars] for d in docs]
