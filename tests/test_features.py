@@ -258,3 +258,14 @@ def test_sentence_embedding_rejects_bad_settings(params, message, hash_encoder):
 
     with pytest.raises(ValueError, match=message):
         SentenceEmbedding(cache_dir="", **params).fit(DOCS)
+
+
+def test_sentence_embedding_transforms_inside_a_fitted_pipeline(hash_encoder):
+    """sklearn >= 1.8 checks a Pipeline's steps are fitted before transform."""
+    from sklearn.pipeline import Pipeline
+
+    from stance.features.embeddings import SentenceEmbedding
+
+    pipeline = Pipeline([("emb", SentenceEmbedding(pooling="sentences", cache_dir=""))])
+    Z = pipeline.fit(DOCS).transform(DOCS)
+    assert Z.shape == (len(DOCS), 8)

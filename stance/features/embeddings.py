@@ -173,6 +173,10 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         if int(self.max_sentences) < 1:
             raise ValueError(f"max_sentences must be at least 1, got {self.max_sentences!r}")
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # The encoder is frozen: nothing is learnt, so a Pipeline may transform at once.
+        return True
+
     def fit(self, X: pd.DataFrame, y=None) -> SentenceEmbedding:
         self._check_params()
         _load_model(self.model_name, self.device)  # fail early with a clear message
