@@ -269,3 +269,13 @@ def test_sentence_embedding_transforms_inside_a_fitted_pipeline(hash_encoder):
     pipeline = Pipeline([("emb", SentenceEmbedding(pooling="sentences", cache_dir=""))])
     Z = pipeline.fit(DOCS).transform(DOCS)
     assert Z.shape == (len(DOCS), 8)
+
+
+def test_embedding_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    from stance.features.embeddings import default_cache_dir
+
+    monkeypatch.delenv("STANCE_EMBEDDING_CACHE_DIR", raising=False)
+    monkeypatch.setenv("STANCE_CACHE_DIR", str(tmp_path / "all"))
+    assert default_cache_dir() == tmp_path / "all" / "embeddings"
+    monkeypatch.setenv("STANCE_EMBEDDING_CACHE_DIR", str(tmp_path / "vectors"))
+    assert default_cache_dir() == tmp_path / "vectors"

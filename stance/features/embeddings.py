@@ -30,6 +30,9 @@ class MissingExtraError(ImportError):
 
 
 def default_cache_dir() -> Path:
+    """``$STANCE_EMBEDDING_CACHE_DIR``, else ``$STANCE_CACHE_DIR/embeddings``, else ~/.cache."""
+    if os.environ.get("STANCE_EMBEDDING_CACHE_DIR"):
+        return Path(os.environ["STANCE_EMBEDDING_CACHE_DIR"])
     root = os.environ.get("STANCE_CACHE_DIR") or Path.home() / ".cache" / "stance"
     return Path(root) / "embeddings"
 
@@ -76,7 +79,8 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
     max_chars:
         Truncate before encoding (the encoder sees ~256 tokens anyway).
     cache_dir:
-        Where ``.npy`` vectors go; default ``$STANCE_CACHE_DIR/embeddings`` or
+        Where ``.npy`` vectors go; default ``$STANCE_EMBEDDING_CACHE_DIR``,
+        ``$STANCE_CACHE_DIR/embeddings`` or
         ``~/.cache/stance/embeddings``; ``""`` disables the cache.
     weight:
         Multiplier on the (L2-normalised) vectors, to balance against TF-IDF.
