@@ -38,11 +38,11 @@ PINNED = {
         "logreg",
     ),
     "basil_actor": ("basil_actor", "group_kfold", {"n_splits": 5}, "actor_full", "logreg"),
-    "ru_us_rapprochement": (
+    "ru_us_rapprochement": (  # nested selection: see the test below
         "ru_us_rapprochement",
         "group_kfold",
         {"n_splits": 5},
-        "relation_window",
+        "embed_sentences",
         "logreg",
     ),
     "ru_us_tfidf_lr": ("ru_us_rapprochement", "group_kfold", {"n_splits": 5}, "tfidf", "logreg"),
@@ -72,9 +72,20 @@ def test_experiment_pins_its_setting(name):
     assert cfg.features.name == features
     assert cfg.model.name == model
     assert cfg.seed == 42
+    assert cfg.tag == f"bench_{name}"  # the experiment's own values win over config.yaml's
     assert int(cfg.report.bootstrap) >= 1000  # RESULTS.md promises 95% intervals
     if split == "predefined":
         assert cfg.split.test_part not in cfg.split.train_parts
+
+
+def test_ru_us_chooses_by_inner_cv_among_baseline_windows_and_sentence_vectors():
+    from stance.selection import parse_candidates
+
+    cfg = compose_config(["experiment=ru_us_rapprochement"])
+    names = [c.name for c in parse_candidates(OmegaConf.to_container(cfg.selection))]
+    assert "tfidf + logreg" in names  # the baseline itself is a candidate
+    assert {"relation_window + logreg", "embed_sentences + logreg"} <= set(names)
+    assert int(cfg.selection.n_splits) >= 3
 
 
 def test_majority_baseline_is_a_plain_dummy_classifier():

@@ -23,6 +23,7 @@ from stance.features.text import field_documents, require_columns
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 POOLINGS = ("document", "sentences")
+PROGRESS_FROM = 2000  # texts to encode before a progress bar is worth showing
 
 
 class MissingExtraError(ImportError):
@@ -156,7 +157,8 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
                 list(todo.values()),
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
-                show_progress_bar=False,
+                # Minutes of CPU work on long corpora: show it (tqdm, on stderr).
+                show_progress_bar=len(todo) >= PROGRESS_FROM,
             )
             for key, vec in zip(todo, np.asarray(vectors, dtype=np.float32), strict=False):
                 out[key] = vec
