@@ -277,9 +277,27 @@ def render() -> str:
 
 def _speed_section() -> list[str]:
     if not SPEED.exists():
+        # experiments/runs/ is not in git: in a fresh checkout, keep the Speed section that
+        # bench_overhead.py last wrote rather than erase figures this script did not measure.
+        kept = _committed_speed_section()
+        if kept:
+            return kept
         return ["## Speed", "", "Not measured yet: run `python experiments/bench_overhead.py`.", ""]
     speed = json.loads(SPEED.read_text(encoding="utf-8"))
     return ["## Speed", "", *speed["markdown"], ""]
+
+
+def _committed_speed_section() -> list[str]:
+    """The ``## Speed`` section of the current RESULTS.md (to the end), or []."""
+    if not RESULTS.exists():
+        return []
+    lines = RESULTS.read_text(encoding="utf-8").splitlines()
+    if "## Speed" not in lines:
+        return []
+    section = lines[lines.index("## Speed") :]
+    if any("Not measured yet" in line for line in section):
+        return []
+    return [*section, ""] if section[-1] else section
 
 
 def main(argv: list[str] | None = None) -> int:

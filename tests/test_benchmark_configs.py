@@ -125,3 +125,18 @@ def test_results_renderer_knows_every_row():
         sys.path.pop(0)
     assert set(run_benchmarks.BY_NAME) == set(PINNED)
     assert "| benchmark |" in run_benchmarks.render()
+
+
+def test_rendering_without_speed_json_keeps_the_measured_speed_section(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    try:
+        import run_benchmarks
+    finally:
+        sys.path.pop(0)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## Speed\n\n| measure | 0.63× |\n", encoding="utf-8")
+    monkeypatch.setattr(run_benchmarks, "RESULTS", results)
+    monkeypatch.setattr(run_benchmarks, "SPEED", tmp_path / "missing.json")
+    assert run_benchmarks._speed_section() == ["## Speed", "", "| measure | 0.63× |", ""]
+    results.unlink()
+    assert "Not measured yet" in "\n".join(run_benchmarks._speed_section())
