@@ -321,10 +321,13 @@ class StanceModel:
     ) -> pd.DataFrame:
         """The features that drove the predicted label for one text.
 
-        Linear models: ``contribution = weight × feature value`` toward the
-        predicted label (positive pushes toward it). Other models: occlusion,
-        i.e. how much the predicted label's score drops when each sentence is
-        removed. ``result.attrs`` holds ``label`` and ``method``.
+        Linear models over named features (n-grams, lexicon counts):
+        ``contribution = weight × feature value`` toward the predicted label
+        (positive pushes toward it). Otherwise (non-linear models, or unnamed
+        dense features such as sentence vectors, whose dimensions mean nothing
+        to a reader): occlusion, i.e. how much the predicted label's score
+        drops when each sentence is removed. ``result.attrs`` holds ``label``
+        and ``method``.
         """
         if not isinstance(text, str):
             raise StanceError("explain() takes one text (a string)")
@@ -333,8 +336,9 @@ class StanceModel:
         if self._clean is not None:
             X = self._clean.transform(X)
         clf = self._clf
-        if hasattr(clf, "coef_") and self._transformers:
-            table = self._explain_linear(X, clf, label)
+        names = self._feature_names(clf)
+        if names is not None:
+            table = self._explain_linear(X, clf, label, names)
             method = "linear"
         else:
             table = self._explain_occlusion(X, label)
@@ -344,13 +348,21 @@ class StanceModel:
         table.attrs.update(label=label, method=method)
         return table
 
-    def _explain_linear(self, X: pd.DataFrame, clf: Any, label: str) -> pd.DataFrame:
-        row = self._features(X)
-        row = row.tocsr() if hasattr(row, "tocsr") else np.asarray(row)
+    def _feature_names(self, clf: Any) -> np.ndarray | None:
+        """Names of a linear model's input features, or None (not linear, or unnamed)."""
+        if not hasattr(clf, "coef_") or not self._transformers:
+            return None
         try:
             names = np.asarray(self._transformers[-1].get_feature_names_out(), dtype=object)
-        except Exception:  # noqa: BLE001 - a step without names: fall back to indices
-            names = None
+        except Exception:  # noqa: BLE001 - a block without names (sentence vectors)
+            return None
+        return names if len(names) == np.shape(clf.coef_)[1] else None
+
+    def _explain_linear(
+        self, X: pd.DataFrame, clf: Any, label: str, names: np.ndarray
+    ) -> pd.DataFrame:
+        row = self._features(X)
+        row = row.tocsr() if hasattr(row, "tocsr") else np.asarray(row)
         coef = np.asarray(clf.coef_.toarray() if hasattr(clf.coef_, "toarray") else clf.coef_)
         k = self._classes.index(label)
         weights = (coef[0] if k == 1 else -coef[0]) if coef.shape[0] == 1 else coef[k]
@@ -360,8 +372,6 @@ class StanceModel:
             dense = np.ravel(row)
             cols = np.flatnonzero(dense)
             values = dense[cols]
-        if names is None or len(names) != coef.shape[1]:
-            names = np.asarray([f"feature_{i}" for i in range(coef.shape[1])], dtype=object)
         return pd.DataFrame(
             {
                 "feature": names[cols],
@@ -376,9 +386,9 @@ class StanceModel:
         variants = [X["text"].iloc[0]] + [
             " ".join(sentences[:i] + sentences[i + 1 :]) for i in range(len(sentences))
         ]
-        frame = pd.DataFrame(
-            {"text": variants, "title": X["title"].iloc[0], "target": X["target"].iloc[0]}
-        )
+        # Every model-input column (title, target, source, date) as given; only the text varies.
+        frame = X.iloc[[0] * len(variants)].reset_index(drop=True)
+        frame["text"] = variants
         scores = self._scores(frame, label)
         return pd.DataFrame({"feature": sentences, "contribution": scores[0] - scores[1:]})
 

@@ -147,3 +147,27 @@ def test_loading_does_not_import_torch(run: Path) -> None:
     code = f"import sys, stance; stance.load({str(run)!r}); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_explain_sentence_vectors_by_occlusion_not_by_dimension(monkeypatch) -> None:
+    """A linear model over sentence vectors: 'feature_250' would explain nothing."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from test_features import _HashEncoder
+    from test_inference_fixtures import training_data
+
+    from stance.features import embeddings
+    from stance.inference import StanceModel
+
+    monkeypatch.setattr(embeddings, "_load_model", lambda name, device: _HashEncoder())
+    X, y = training_data()
+    pipe = Pipeline(
+        [
+            ("features", embeddings.SentenceEmbedding(pooling="sentences", cache_dir="")),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(X, y)
+    text = "New sanctions deepen the conflict. The weather was mild."
+    table = StanceModel(pipe).explain(text, target=TARGET)
+    assert table.attrs["method"] == "occlusion"
+    assert set(table["feature"]) == {"New sanctions deepen the conflict.", "The weather was mild."}
