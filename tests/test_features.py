@@ -279,3 +279,19 @@ def test_embedding_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "all" / "embeddings"
     monkeypatch.setenv("STANCE_EMBEDDING_CACHE_DIR", str(tmp_path / "vectors"))
     assert default_cache_dir() == tmp_path / "vectors"
+
+
+def test_missing_embed_extra_is_a_one_line_user_error(monkeypatch):
+    """stance-run prints a StanceError as one line; a missing extra must be one."""
+    import sys
+
+    from stance.errors import StanceError
+    from stance.features import embeddings
+
+    embeddings._load_model.cache_clear()
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails
+    try:
+        with pytest.raises(StanceError, match=r"pip install 'stance\[embed\]'"):
+            embeddings.SentenceEmbedding(cache_dir="").fit(DOCS)
+    finally:
+        embeddings._load_model.cache_clear()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from stance.errors import StanceError
 from stance.features._util import plain
 from stance.features.actors import resolve_target, split_sentences, window_mask
 from stance.features.text import field_documents, require_columns
@@ -26,8 +27,8 @@ POOLINGS = ("document", "sentences")
 PROGRESS_FROM = 2000  # texts to encode before a progress bar is worth showing
 
 
-class MissingExtraError(ImportError):
-    """The ``[embed]`` extra is not installed."""
+class MissingExtraError(StanceError, ImportError):
+    """The ``[embed]`` extra is not installed (a StanceError: the CLI prints one line)."""
 
 
 def default_cache_dir() -> Path:
