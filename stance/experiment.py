@@ -7,7 +7,6 @@ be repeated from its directory alone (:func:`rerun`).
 
 from __future__ import annotations
 
-import inspect
 import random
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
 
 from stance.cache import feature_cache_dir
 from stance.data.clean import TextCleaner
@@ -146,7 +146,7 @@ class FoldFeatures:
         # A classifier that tunes on inner splits (ClassOffsetTuner) keeps groups apart there too.
         fit_params = (
             {"groups": self.groups[train]}
-            if self.groups is not None and "groups" in inspect.signature(classifier.fit).parameters
+            if self.groups is not None and has_fit_parameter(classifier, "groups")
             else {}
         )
         # Same fit, bit for bit; the sparse products of lbfgs run on every core.

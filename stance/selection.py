@@ -90,7 +90,7 @@ def candidate_config(cfg: DictConfig, candidate: Candidate) -> DictConfig:
 
 
 def inner_folds(
-    rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int
+    rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int | None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner (train, validation) row positions within ``rows``; grouped when groups exist."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold

@@ -21,7 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier, StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import unique_labels
@@ -399,9 +399,8 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
             splits = itertools.islice(folds, int(self.n_splits))
         held: list[tuple[np.ndarray, np.ndarray]] = []
         for tr, va in splits:
-            model = clone(self._base()).fit(X[tr], y[tr])
-            proba = self._align(model, model.predict_proba(X[va]))
-            held.append((np.log(np.clip(proba, 1e-12, 1)), y[va]))
+            log_proba, model = self._fit_and_score(X, y, tr, va)
+            held.append((log_proba, y[va]))
         return held, model
 
     def _pooled_out_of_fold(self, X, y, groups) -> tuple[list[tuple[np.ndarray, np.ndarray]], Any]:
@@ -415,22 +414,22 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
                 f"cv tuning needs at least 2 training rows per class; class "
                 f"{labels[counts.argmin()]!r} has {rarest}"
             )
-        if groups is None:
-            splits = StratifiedKFold(
-                n_splits=min(int(self.cv), rarest), shuffle=True, random_state=self.random_state
-            ).split(np.zeros(len(y)), y)
-        else:
-            splits = StratifiedGroupKFold(
-                n_splits=self._group_folds(int(self.cv), groups),
-                shuffle=True,
-                random_state=self.random_state,
-            ).split(np.zeros(len(y)), y, groups)
+        if groups is not None:
+            self._group_folds(int(self.cv), groups)  # the clear error for a single group
+        # The same folds nested selection uses: stratified, grouped when groups are given,
+        # capped at the rarest class's count or the number of groups.
+        from stance.selection import inner_folds
+
         log_proba = np.empty((len(y), len(self.classes_)))
-        for tr, va in splits:
-            model = clone(self._base()).fit(X[tr], y[tr])
-            proba = self._align(model, model.predict_proba(X[va]))
-            log_proba[va] = np.log(np.clip(proba, 1e-12, 1))
+        for tr, va in inner_folds(np.arange(len(y)), y, groups, int(self.cv), self.random_state):
+            log_proba[va], model = self._fit_and_score(X, y, tr, va)
         return [(log_proba, y)], model
+
+    def _fit_and_score(self, X, y, train, held) -> tuple[np.ndarray, Any]:
+        """Log-probabilities of rows ``held`` from a clone fitted on rows ``train``."""
+        model = clone(self._base()).fit(X[train], y[train])
+        proba = self._align(model, model.predict_proba(X[held]))
+        return np.log(np.clip(proba, 1e-12, 1)), model
 
     @staticmethod
     def _group_folds(wanted: int, groups: np.ndarray) -> int:
