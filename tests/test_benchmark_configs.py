@@ -4,7 +4,6 @@ pin what experiments/RESULTS.md says they pin. Composition only: nothing is trai
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -13,6 +12,7 @@ from omegaconf import OmegaConf
 
 from stance.experiment import build_pipeline, compose_config
 from stance.paths import conf_dir
+from tests.paths import EXPERIMENTS_DIR
 
 PINNED = {
     # name: (data, split, split settings, features, model)
@@ -118,7 +118,7 @@ def test_optuna_sweep_tunes_on_validation_only():
 
 
 def test_results_renderer_knows_every_row():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    sys.path.insert(0, str(EXPERIMENTS_DIR))
     try:
         import run_benchmarks
     finally:
@@ -128,7 +128,7 @@ def test_results_renderer_knows_every_row():
 
 
 def test_rendering_without_speed_json_keeps_the_measured_speed_section(tmp_path, monkeypatch):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    sys.path.insert(0, str(EXPERIMENTS_DIR))
     try:
         import run_benchmarks
     finally:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_inference_fixtures import LABELS, TARGET, make_run_dir
 
 import stance
 from stance.errors import ModelFileError, StanceError
+from tests.run_dir_fixtures import LABELS, TARGET, make_run_dir
 
 
 @pytest.fixture(scope="module")

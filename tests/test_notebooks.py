@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import NOTEBOOKS_DIR
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 def _have_data() -> bool:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_inference_fixtures import TARGET, make_run_dir
 
 from stance.predict_cli import add_predict_parser, add_tag_parser
+from tests.paths import SEED_DOCUMENT
+from tests.run_dir_fixtures import TARGET, make_run_dir
 
-SEED = Path("/work/shared/seeds/000_d54e7f37c2073ae9.txt")
+SEED = SEED_DOCUMENT
 
 
 @pytest.fixture(scope="module")

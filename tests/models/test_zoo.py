@@ -16,8 +16,9 @@ from sklearn.pipeline import Pipeline
 
 from stance.data.clean import TextCleaner
 from stance.models.zoo import NBSVM, ClassOffsetTuner
+from tests.paths import CONF_DIR
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = CONF_DIR
 REL = "Russia–US rapprochement"
 WORDS = {
     "favor": "talks dialogue peace cooperation summit agree",

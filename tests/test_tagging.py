@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_inference_fixtures import make_run_dir
 
 from stance.errors import DataError, StanceError
 from stance.tagging import tag_corpus
+from tests.run_dir_fixtures import make_run_dir
 
 TEXTS = [
     "Putin and Trump agreed to resume talks",

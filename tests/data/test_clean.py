@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stance.data.clean import TextCleaner, clean_article
+from tests.paths import SEED_DOCUMENT
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_d54e7f37c2073ae9.txt"
+SEED = SEED_DOCUMENT
 TITLE = "The Senator gave a letter to the Kremlin trump Putin"
 
 

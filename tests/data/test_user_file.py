@@ -12,8 +12,9 @@ from omegaconf import OmegaConf, open_dict
 
 from stance.data.loading import load_corpus
 from stance.errors import ConfigError
+from tests.paths import CONF_DIR
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "data" / "file.yaml"
+CONF = CONF_DIR / "data" / "file.yaml"
 WORDS = {
     "pro": "support welcome applaud agreement progress hope",
     "con": "condemn reject threat sanctions danger hostile",

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_inference_fixtures import make_run_dir, training_data
 
 import stance
 from stance.cli import main as stance_main
 from stance.errors import StanceError
+from tests.run_dir_fixtures import make_run_dir, training_data
 
 BIG = 10_000_000  # a 10 MB document
 

@@ -18,11 +18,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_inference_fixtures import make_run_dir
 
 import stance
 from stance.cli import main as stance_main
 from stance.errors import ModelFileError
+from tests.run_dir_fixtures import make_run_dir
 
 
 class _Payload:

@@ -9,6 +9,7 @@ import pytest
 from stance.data.loading import load_corpus, read_allsides_articles
 from stance.errors import DataError
 from stance.paths import default_data_dir
+from tests.paths import CONF_DIR
 
 DATA_DIR = default_data_dir()
 needs_data = pytest.mark.skipif(
@@ -170,7 +171,7 @@ def test_every_data_config_names_a_known_loader():
 
     from stance.data.loading import LOADERS
 
-    conf = Path(__file__).resolve().parents[1] / "conf" / "data"
+    conf = CONF_DIR / "data"
     for path in conf.glob("*.yaml"):
         cfg = OmegaConf.load(path)
         assert cfg.loader in LOADERS, path.name

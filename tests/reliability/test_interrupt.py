@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from test_inference_fixtures import make_run_dir
+
+from tests.run_dir_fixtures import make_run_dir
 
 FAST = ["split.n_splits=3", "report.bootstrap=200", "cache.features=false"]
 

@@ -11,10 +11,10 @@ import pytest
 import skops.io as sio
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
-from test_inference_fixtures import make_run_dir
 
 from stance.errors import ModelFileError
 from stance.models.io import load_pipeline, save_model, sniff_format
+from tests.run_dir_fixtures import make_run_dir
 
 
 class _Boom:
