@@ -87,7 +87,9 @@ def test_maximum_on_the_competition_test_set_is_the_readme_s() -> None:
     counts_line = re.search(r"competition_test_stances\.csv\.gz`: \d+ pairs[^(]*\(([^)]*)\)", text)
     counts = {lab: int(n) for lab, n in re.findall(r"(\w+) (\d+)", counts_line.group(1))}
     assert set(counts) == set(LABELS)
-    maximum = float(re.search(r"maximum on the competition test set is (\d+(?:\.\d+)?)", text).group(1))
+    maximum = float(
+        re.search(r"maximum on the competition test set is (\d+(?:\.\d+)?)", text).group(1)
+    )
     gold = np.repeat(list(counts), list(counts.values()))
     fnc = get_metric("fnc_score")
     assert fnc.raw(gold, gold) == (maximum, maximum)
