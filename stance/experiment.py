@@ -29,6 +29,7 @@ from stance.data.loading import load_corpus
 from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, model_input
 from stance.errors import ConfigError, DataError
+from stance.evaluation.bootstrap import secondary_block
 from stance.evaluation.metrics import headline_score, score, summarise_folds
 from stance.fold_cache import MISSING, FoldCache, rows_digest
 from stance.models.threaded_sparse import threaded
@@ -376,6 +377,13 @@ def _run_stages(
                 "ci95": ci,
                 "scope": "pooled out-of-fold predictions" if len(folds) > 1 else "test set",
             },
+            **secondary_block(
+                predictions["gold"].to_numpy(),
+                predictions["predicted"].to_numpy(),
+                corpus.task,
+                int(cfg.report.bootstrap),
+                seed,
+            ),
             "pooled": pooled,
             "folds": fold_scores,
             "mean": mean,

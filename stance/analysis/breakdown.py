@@ -14,10 +14,21 @@ import numpy as np
 import pandas as pd
 
 from stance.analysis.plotting import colour, new_figure
-from stance.evaluation.bootstrap import bootstrap_ci, get_metric
+from stance.evaluation.bootstrap import bootstrap_ci
+from stance.evaluation.confident_errors import most_confident_errors
+from stance.evaluation.metrics import display_name, get_metric
 from stance.evaluation.shares import add_period, wilson_interval
 
-_METRIC_NAMES = {"macro_f1": "macro-F1", "f_avg": "F_avg", "accuracy": "accuracy"}
+__all__ = [
+    "breakdown",
+    "calibration_table",
+    "learning_curve_table",
+    "most_confident_errors",
+    "plot_breakdown",
+    "plot_calibration",
+    "plot_learning_curve",
+    "proba_columns",
+]
 
 
 def proba_columns(predictions: pd.DataFrame) -> list[str]:
@@ -103,7 +114,7 @@ def breakdown(
 def plot_breakdown(table: pd.DataFrame, title: str | None = None, pooled: float | None = None):
     """Horizontal dot-and-interval plot of a :func:`breakdown` table (percent)."""
     metric, by = table.attrs.get("metric", "macro_f1"), table.attrs.get("by", table.columns[0])
-    label = _METRIC_NAMES.get(metric, metric)
+    label = display_name(metric)
     fig, ax = new_figure(8.5, max(2.6, 0.38 * len(table) + 1.5))
     ypos = np.arange(len(table))[::-1]
     val = 100 * table[metric].to_numpy()
@@ -203,52 +214,6 @@ def plot_calibration(predictions: pd.DataFrame, n_bins: int = 10, title: str | N
     axh.legend(loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
-
-
-def most_confident_errors(
-    predictions: pd.DataFrame,
-    texts: pd.DataFrame | Mapping[str, str] | pd.Series | None = None,
-    n: int = 10,
-    snippet_chars: int = 240,
-) -> pd.DataFrame:
-    """The ``n`` wrong predictions the model was surest of, with a text snippet.
-
-    These are where labels are wrong, the guide is ambiguous or the model keys
-    on a spurious cue. ``texts`` maps id -> text (a Series, dict, or a frame
-    with ``id``, ``text`` and optionally ``title``); snippets are cut to
-    ``snippet_chars``. Without probabilities, errors are listed in file order.
-    """
-    cols = proba_columns(predictions)
-    wrong = predictions[predictions["gold"] != predictions["predicted"]].copy()
-    if cols:
-        p = wrong[cols].to_numpy(dtype=float)
-        labels = [c[len("proba_") :] for c in cols]
-        wrong["confidence"] = p.max(axis=1)
-        gold_idx = [labels.index(g) if g in labels else -1 for g in wrong["gold"]]
-        wrong["p_gold"] = [p[i, j] if j >= 0 else np.nan for i, j in enumerate(gold_idx)]
-        wrong = wrong.sort_values("confidence", ascending=False, kind="stable")
-    keep = [
-        c
-        for c in ("id", "fold", "gold", "predicted", "confidence", "p_gold", "source")
-        if c in wrong
-    ]
-    out = wrong[keep].head(n).reset_index(drop=True)
-    if texts is not None:
-        if isinstance(texts, pd.DataFrame):
-            lookup = texts.set_index("id")
-            body = lookup["text"].to_dict()
-            titles = lookup["title"].to_dict() if "title" in lookup else {}
-        else:
-            body, titles = dict(texts), {}
-        if titles:
-            out["title"] = [titles.get(i, "") for i in out["id"]]
-        out["snippet"] = [_snippet(body.get(i, ""), snippet_chars) for i in out["id"]]
-    return out
-
-
-def _snippet(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def learning_curve_table(

@@ -19,11 +19,10 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from stance.analysis.runs import read_json
-from stance.evaluation.bootstrap import get_metric, paired_bootstrap
+from stance.evaluation.bootstrap import paired_bootstrap
+from stance.evaluation.metrics import display_name, get_metric
 
 RunRef = str | Path | pd.Series | dict
-
-_METRIC_NAMES = {"macro_f1": "macro-F1", "f_avg": "F_avg", "accuracy": "accuracy"}
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Comparison:
         return self.verdict
 
     def _repr_markdown_(self) -> str:
-        m = _METRIC_NAMES.get(self.metric, self.metric)
+        m = display_name(self.metric)
         rows = [
             f"**{self.verdict}**",
             "",
@@ -165,7 +164,7 @@ def compare(
     boot = paired_bootstrap(y, pa, pb, metric_fn, n_resamples=n_resamples, seed=seed, alpha=alpha)
     p_mc, only_a, only_b = mcnemar_exact(pa == y, pb == y)
     lo, hi = boot["ci95"]
-    label = _METRIC_NAMES.get(metric, metric)
+    label = display_name(metric)
     level = round(100 * (1 - alpha))
     detail = (
         f"{100 * boot['delta']:+.1f} {label} points, {level}% CI {100 * lo:+.1f} to "

@@ -47,17 +47,28 @@ class Task:
     labels:
         The label set, in a fixed order (report tables and probability columns follow it).
     metric:
-        Headline metric: ``"macro_f1"`` or ``"f_avg"`` (SemEval-2016: mean F1 of ``metric_labels``).
+        Headline metric: a name registered in :mod:`stance.evaluation.metrics`
+        (``macro_f1``, ``f_avg`` -- SemEval-2016: mean F1 of ``metric_labels`` --,
+        ``accuracy``, ``fnc_score``).
     metric_labels:
         Labels the headline metric averages; empty means all labels.
+    extra_metrics:
+        Secondary metrics (registered names), scored beside the headline: pooled,
+        per fold and with a bootstrap CI in metrics.json, and in report.md.
     """
 
     name: str
     labels: tuple[str, ...]
     metric: str = "macro_f1"
     metric_labels: tuple[str, ...] = ()
+    extra_metrics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # Imported here: the registry pulls in sklearn.metrics, which stance.data.table
+        # (imported by `stance predict`) should not pay for at import time.
+        from stance.evaluation.metrics import get_metric, metric_names
+
+        object.__setattr__(self, "extra_metrics", tuple(self.extra_metrics))
         if len(set(self.labels)) != len(self.labels) or not self.labels:
             raise DataError(
                 f"task {self.name!r}: labels must be unique and non-empty, got {self.labels}"
@@ -67,10 +78,15 @@ class Task:
             raise DataError(
                 f"task {self.name!r}: metric_labels {sorted(unknown)} not in labels {self.labels}"
             )
-        if self.metric not in {"macro_f1", "f_avg", "accuracy"}:
-            raise DataError(
-                f"task {self.name!r}: unknown metric {self.metric!r} (macro_f1, f_avg, accuracy)"
-            )
+        for metric in (self.metric, *self.extra_metrics):
+            if metric not in metric_names():
+                raise DataError(
+                    f"task {self.name!r}: unknown metric {metric!r} "
+                    f"(registered: {', '.join(metric_names())})"
+                )
+            problem = get_metric(metric, self.metric_labels).problem(self.labels)
+            if problem:
+                raise DataError(f"task {self.name!r}: {problem}; labels are {list(self.labels)}")
 
     @property
     def averaged_labels(self) -> tuple[str, ...]:

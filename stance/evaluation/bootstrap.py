@@ -5,10 +5,11 @@ several points from sampling alone; the interval says how much. Items (test
 rows) are resampled with replacement; the metric is recomputed on each
 resample; the percentile interval is reported.
 
-Speed: metrics that are functions of the confusion matrix (macro-F1, accuracy,
-F_avg) are scored for all resamples at once from per-resample confusion
-counts, so 1000 resamples of 30k items take well under a second. Any other
-``callable(y_true, y_pred) -> float`` also works, through a plain loop.
+Speed: every :class:`~stance.evaluation.metrics.Metric` (macro-F1, accuracy,
+F_avg, the FNC score, ...) is scored for all resamples at once from
+per-resample confusion counts (``Metric.from_confusion``), so 1000 resamples of
+30k items take well under a second. Any other ``callable(y_true, y_pred) -> float``
+also works, through a plain loop.
 
     >>> from stance.evaluation.bootstrap import bootstrap_ci, get_metric
     >>> lo, hi = bootstrap_ci(["a", "b", "a", "b"], ["a", "b", "b", "b"], "macro_f1")
@@ -19,9 +20,14 @@ counts, so 1000 resamples of 30k items take well under a second. Any other
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from stance.evaluation.metrics import MeanF1, Metric, get_metric, metric_for_task, task_metrics
+
+if TYPE_CHECKING:
+    from stance.data.table import Task
 
 __all__ = [
     "ConfusionMetric",
@@ -34,6 +40,7 @@ __all__ = [
     "metric_for_task",
     "macro_f1",
     "paired_bootstrap",
+    "secondary_block",
 ]
 
 MetricLike = Callable[[Any, Any], float] | str
@@ -41,112 +48,21 @@ MetricLike = Callable[[Any, Any], float] | str
 # Resamples scored per batch: bounds memory at about _CHUNK * n_items * 8 bytes.
 _CHUNK_ITEMS = 4_000_000
 
-
-class ConfusionMetric:
-    """A metric computable from a confusion matrix, so resamples can be scored in bulk.
-
-    Calling it on ``(y_true, y_pred)`` gives the usual scalar; ``from_confusion``
-    scores a stack of confusion matrices ``(R, k, k)`` (rows true, columns predicted)
-    whose axes follow ``labels``.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        fn: Callable[[np.ndarray, Sequence[str]], np.ndarray],
-    ) -> None:
-        self.name = name
-        self._fn = fn
-
-    def from_confusion(self, cm: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-        cm = np.asarray(cm, dtype=float)
-        squeeze = cm.ndim == 2
-        out = self._fn(cm[None] if squeeze else cm, list(labels))
-        return out[0] if squeeze else out
-
-    def __call__(self, y_true: Any, y_pred: Any) -> float:
-        codes_t, codes_p, labels = _encode(y_true, y_pred)
-        cm = _confusion(codes_t[None, :], codes_p[None, :], len(labels))
-        return float(self.from_confusion(cm, labels)[0])
-
-    def __repr__(self) -> str:
-        return f"ConfusionMetric({self.name!r})"
+#: The old name of :class:`~stance.evaluation.metrics.Metric` (kept for notebooks and scripts).
+ConfusionMetric = Metric
+macro_f1 = get_metric("macro_f1")
+accuracy = get_metric("accuracy")
 
 
-def _per_class_f1(cm: np.ndarray) -> np.ndarray:
-    """F1 per class, NaN where the class is neither in gold nor predicted (0/0)."""
-    tp = np.diagonal(cm, axis1=1, axis2=2)
-    fp = cm.sum(axis=1) - tp
-    fn = cm.sum(axis=2) - tp
-    denom = 2 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), np.nan)
-
-
-def _macro_f1(cm: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    # Like sklearn's f1_score(average="macro") with labels=None: average over the
-    # labels present in gold or predictions of *this* sample.
-    f1 = _per_class_f1(cm)
-    present = ~np.isnan(f1)
-    return np.where(present.any(axis=1), np.nansum(f1, axis=1) / np.maximum(present.sum(1), 1), 0.0)
-
-
-def _accuracy(cm: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    total = cm.sum(axis=(1, 2))
-    return np.diagonal(cm, axis1=1, axis2=2).sum(axis=1) / np.maximum(total, 1)
-
-
-macro_f1 = ConfusionMetric("macro_f1", _macro_f1)
-accuracy = ConfusionMetric("accuracy", _accuracy)
-
-
-def f1_over(average_labels: Sequence[str], name: str | None = None) -> ConfusionMetric:
-    """Mean F1 over a fixed label list; a label neither in gold nor predicted scores 0.
-
-    Same as sklearn's ``f1_score(labels=average_labels, average="macro", zero_division=0)``,
-    which is how the project scores headline macro-F1 (all task labels) and F_avg.
-    """
+def f1_over(average_labels: Sequence[str], name: str | None = None) -> Metric:
+    """Mean F1 over a fixed label list; a label neither in gold nor predicted scores 0."""
     wanted = tuple(average_labels)
-
-    def _fn(cm: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-        f1 = np.nan_to_num(_per_class_f1(cm), nan=0.0)
-        cols = [labels.index(lab) for lab in wanted if lab in labels]
-        full = np.zeros((cm.shape[0], len(wanted)))
-        full[:, : len(cols)] = f1[:, cols]
-        return full.mean(axis=1)
-
-    return ConfusionMetric(name or f"f1_over({', '.join(wanted)})", _fn)
+    return MeanF1(name or f"f1_over({', '.join(wanted)})", "mean F1", wanted)
 
 
-def f_avg(average_labels: Sequence[str] = ("favor", "against")) -> ConfusionMetric:
+def f_avg(average_labels: Sequence[str] = ("favor", "against")) -> Metric:
     """SemEval-2016 F_avg: mean F1 over ``average_labels`` (absent-and-unpredicted counts 0)."""
-    return f1_over(average_labels, name=f"f_avg({', '.join(average_labels)})")
-
-
-def get_metric(name: str, metric_labels: Sequence[str] | None = None) -> ConfusionMetric:
-    """The metric named in a task config (``macro_f1``, ``accuracy``, ``f_avg``).
-
-    With ``metric_labels`` (e.g. a task's ``averaged_labels``), macro-F1 averages
-    over exactly those labels, matching :func:`stance.evaluation.metrics.headline_score`;
-    without, over the labels present in each sample (sklearn's default).
-    """
-    if name == "macro_f1":
-        return f1_over(metric_labels, "macro_f1") if metric_labels else macro_f1
-    if name == "accuracy":
-        return accuracy
-    if name == "f_avg":
-        return f_avg(tuple(metric_labels) if metric_labels else ("favor", "against"))
-    raise ValueError(f"unknown metric {name!r}; expected macro_f1, accuracy or f_avg")
-
-
-def metric_for_task(task: Any) -> ConfusionMetric:
-    """The headline metric of a :class:`~stance.data.table.Task` or a metrics.json ``task`` dict."""
-    if isinstance(task, dict):
-        name = task.get("metric", "macro_f1")
-        labels = task.get("metric_labels") or task.get("labels")
-    else:
-        name, labels = task.metric, list(getattr(task, "averaged_labels", None) or task.labels)
-    return get_metric(name, labels)
+    return get_metric("f_avg", average_labels)
 
 
 def _resolve(metric_fn: MetricLike) -> Callable[[Any, Any], float]:
@@ -205,7 +121,7 @@ def bootstrap_distribution(
     _check(len(t), n_resamples, 0.05)
     out = []
     for idx in _index_batches(len(t), n_resamples, seed):
-        if isinstance(metric, ConfusionMetric) or hasattr(metric, "from_confusion"):
+        if hasattr(metric, "from_confusion"):
             out.append(metric.from_confusion(_confusion(t[idx], p[idx], len(labels)), labels))
         else:
             lab = np.asarray(labels)
@@ -223,8 +139,9 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval ``(lo, hi)`` of ``metric_fn`` over items.
 
-    ``metric_fn`` is a name (``"macro_f1"``, ``"accuracy"``, ``"f_avg"``), a
-    :class:`ConfusionMetric` (fast, e.g. ``f_avg(["favor", "against"])``) or any
+    ``metric_fn`` is a registered name (``"macro_f1"``, ``"accuracy"``, ``"f_avg"``,
+    ``"fnc_score"``), a :class:`~stance.evaluation.metrics.Metric` (fast, e.g.
+    ``get_metric("f_avg", ["favor", "against"])``) or any
     ``callable(y_true, y_pred) -> float`` (looped; slower). Deterministic for a seed.
     """
     _check(len(np.asarray(y_true)), n_resamples, alpha)
@@ -285,3 +202,25 @@ def paired_bootstrap(
         "n_resamples": int(n_resamples),
         "level": 1 - alpha,
     }
+
+
+def secondary_block(
+    y_true: Any, y_pred: Any, task: Task, n_resamples: int, seed: int
+) -> dict[str, Any]:
+    """metrics.json's ``secondary`` entry: each extra metric of ``task`` with its bootstrap CI.
+
+    ``{"secondary": {name: {"value", "ci95"}}}``, or ``{}`` when the task names no
+    extra metric (so existing runs' metrics.json is unchanged). ``n_resamples <= 0``
+    gives ``ci95: None``, as for the headline.
+    """
+    extras = task_metrics(task)[1:]
+    if not extras:
+        return {}
+    block = {}
+    for metric in extras:
+        ci = None
+        if n_resamples > 0:
+            lo, hi = bootstrap_ci(y_true, y_pred, metric, n_resamples=n_resamples, seed=seed)
+            ci = [lo, hi]
+        block[metric.name] = {"value": metric.from_labels(y_true, y_pred), "ci95": ci}
+    return {"secondary": block}

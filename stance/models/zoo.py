@@ -20,12 +20,12 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier, StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import unique_labels
 
+from stance.evaluation.metrics import get_metric
 from stance.features._util import plain
 
 
@@ -265,9 +265,8 @@ def make_stacking(
 
 
 def _score(y, pred, metric: str, labels: Sequence[str] | None) -> float:
-    if metric == "f_avg":
-        return f1_score(y, pred, labels=list(labels or []), average="macro", zero_division=0)
-    return f1_score(y, pred, average="macro", zero_division=0)
+    # The registry's metric, so tuning optimises what the run reports (metric_labels included).
+    return get_metric(metric, labels).from_labels(y, pred)
 
 
 class ClassOffsetTuner(ClassifierMixin, BaseEstimator):

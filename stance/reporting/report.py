@@ -17,6 +17,8 @@ from sklearn.pipeline import Pipeline
 from stance.data.splits import Fold
 from stance.data.table import Corpus
 from stance.evaluation import plots
+from stance.evaluation.confident_errors import most_confident_errors
+from stance.evaluation.metrics import display_name
 from stance.models.io import save_model
 from stance.reporting.provenance import package_versions
 from stance.reporting.run_dir import RunDirectory
@@ -62,21 +64,18 @@ def top_features(pipeline: Pipeline, k: int) -> dict[str, list[tuple[str, float]
 
 
 def confident_errors(predictions: pd.DataFrame, corpus: Corpus, n: int) -> pd.DataFrame:
-    """The ``n`` wrong predictions the model was surest of, with a text snippet."""
-    proba_cols = [c for c in predictions.columns if c.startswith("proba_")]
-    wrong = predictions[predictions["gold"] != predictions["predicted"]].copy()
-    if wrong.empty or not proba_cols or n <= 0:
+    """The ``n`` wrong predictions the model was surest of, with a snippet; empty without
+    probabilities (see :func:`stance.evaluation.confident_errors.most_confident_errors`)."""
+    if n <= 0 or not any(c.startswith("proba_") for c in predictions.columns):
         return pd.DataFrame()
-    wrong["confidence"] = wrong[proba_cols].max(axis=1)
-    wrong = wrong.sort_values(["confidence", "id"], ascending=[False, True]).head(n)
-    texts = corpus.frame.drop_duplicates("id").set_index("id")
-    snippet = []
-    for id_ in wrong["id"]:
-        title = texts.at[id_, "title"] if id_ in texts.index else ""
-        body = texts.at[id_, "text"] if id_ in texts.index else ""
-        snippet.append(" ".join(f"{title} — {body}".split())[:160] + "…")
-    wrong["snippet"] = snippet
-    return wrong[["id", "gold", "predicted", "confidence", "snippet"]]
+    errors = most_confident_errors(predictions, corpus.frame, n, snippet_chars=160)
+    return errors.drop(columns=["fold", "source", "p_gold"], errors="ignore")
+
+
+def _headline(metric: str, value: float | None, ci: list[float] | None) -> str:
+    """``macro-F1 51.00 (95% bootstrap CI 45.20–57.50)``."""
+    interval = f" (95% bootstrap CI {_pct(ci[0])}–{_pct(ci[1])})" if ci else ""
+    return f"{display_name(metric)} {_pct(value)}{interval}"
 
 
 def _model_card(cfg: DictConfig, corpus: Corpus, metrics: dict) -> dict:
@@ -204,8 +203,11 @@ def render_report(
     out = [
         f"# {corpus.task.name}: {cfg.features.get('name')} + {cfg.model.get('name')}",
         "",
-        f"**{head['metric']} {_pct(head['value'])}**"
-        + (f" (95% bootstrap CI {_pct(ci[0])}–{_pct(ci[1])})" if ci else "")
+        f"**{_headline(head['metric'], head['value'], ci)}**"
+        + "".join(
+            f"; {_headline(name, extra['value'], extra['ci95'])}"
+            for name, extra in metrics.get("secondary", {}).items()
+        )
         + f" on {head['scope']}; split `{cfg.split.name}`, seed {cfg.seed}.",
         "",
         "## Data",
@@ -237,10 +239,11 @@ def render_report(
 
     out += ["", "## Metrics", ""]
     pooled = metrics["pooled"]
-    scalar = [k for k in ("f_avg", "macro_f1", "accuracy") if k in pooled]
+    # Headline first, then the other scalar scores metrics.json holds (per_class is a table).
+    scalar = [head["metric"], *(k for k in pooled if k not in (head["metric"], "per_class"))]
     rows = [
         {
-            "metric": k,
+            "metric": display_name(k),
             "pooled": _pct(pooled[k]),
             "fold mean ± std": f"{_pct(metrics['mean'][k])} ± {_pct(metrics['std'][k])}"
             if len(folds) > 1
@@ -269,7 +272,7 @@ def render_report(
                     "fold": s["fold"],
                     "train": s["n_train"],
                     "test": s["n_test"],
-                    **{k: _pct(s[k]) for k in scalar},
+                    **{display_name(k): _pct(s[k]) for k in scalar},
                 }
                 for s in metrics["folds"]
             ]
