@@ -62,7 +62,7 @@ def test_explain_linear(model) -> None:
 def test_explain_occlusion_for_nonlinear(run: Path, tmp_path: Path) -> None:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
-    from test_inference_fixtures import training_data
+    from tests.run_dir_fixtures import training_data
 
     from stance.models.io import save_model
 
@@ -153,8 +153,8 @@ def test_explain_sentence_vectors_by_occlusion_not_by_dimension(monkeypatch) -> 
     """A linear model over sentence vectors: 'feature_250' would explain nothing."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from test_features import _HashEncoder
-    from test_inference_fixtures import training_data
+    from tests.features.test_text_actors_lexicon import _HashEncoder
+    from tests.run_dir_fixtures import training_data
 
     from stance.features import embeddings
     from stance.inference import StanceModel
