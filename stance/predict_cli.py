@@ -191,6 +191,8 @@ def _read_text_document(source: str, encoding: str) -> str:
 
 #: Rows predicted at a time, so a long input shows progress; predictions do not depend on it.
 PREDICT_CHUNK = 256
+#: Seconds before the progress bar appears: a quick input (one article) shows none.
+PROGRESS_DELAY_S = 2.0
 
 
 def _read_rows(args: argparse.Namespace, fmt: str) -> tuple[Any, Any, list[Any]]:
@@ -227,7 +229,7 @@ def _predict_in_chunks(model: Any, frame: Any) -> Any:
         unit=" rows",
         desc="predicting",
         file=sys.stderr,
-        delay=2.0,  # none for a quick input
+        delay=PROGRESS_DELAY_S,
         disable=len(frame) <= 1,
         dynamic_ncols=True,
     ) as bar:

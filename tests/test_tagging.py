@@ -170,3 +170,46 @@ def test_truncated_gzip_keeps_rows_read(run: Path, tmp_path: Path) -> None:
     summary = _tag(run, corpus, tmp_path / "o.parquet")
     assert summary.notes and "ends early" in summary.notes[0]
     assert 0 < len(pd.read_parquet(tmp_path / "o.parquet")) < 400
+
+
+def test_json_means_json_records_lines_or_one_array(run: Path, tmp_path: Path) -> None:
+    """`.json` is read like `.jsonl` (one object per line); one array of objects works too."""
+    records = [{"body": t, "n": i} for i, t in enumerate(TEXTS)]
+    lines = tmp_path / "lines.json"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(records, indent=2), encoding="utf-8")
+    reference = tmp_path / "ref.jsonl"
+    reference.write_text(lines.read_text(encoding="utf-8"), encoding="utf-8")
+    results = []
+    for corpus in (reference, lines, array):
+        out = tmp_path / f"{corpus.name}.parquet"
+        tag_corpus(run, corpus, out, _body(4, keep=("n",)), progress=False)
+        results.append(pd.read_parquet(out))
+    for result in results[1:]:
+        pd.testing.assert_frame_equal(result, results[0])
+    assert results[0]["n"].tolist() == [str(i) for i in range(len(TEXTS))]
+
+
+def test_encoding_applies_to_jsonl_gz(run: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "latin.jsonl.gz"
+    with gzip.open(corpus, "wb") as handle:
+        handle.write('{"body": "Caf\u00e9 talks in Moscou"}\n'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"line 1, is not valid utf-8.*--encoding latin-1"):
+        tag_corpus(run, corpus, tmp_path / "a.parquet", _body(), progress=False)
+    tag_corpus(run, corpus, tmp_path / "b.parquet", _body(encoding="latin-1"), progress=False)
+    assert pd.read_parquet(tmp_path / "b.parquet")["status"].tolist() == ["ok"]
+
+
+def test_interrupt_raises_tag_interrupted_with_the_saved_batches(run: Path, tmp_path: Path):
+    from stance.tagging import TagInterrupted
+
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+
+    def ctrl_c(index: int) -> None:
+        if index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TagInterrupted) as caught:
+        _tag(run, corpus, tmp_path / "o.parquet", after_batch=ctrl_c)
+    assert caught.value.saved == 2 and caught.value.parts.name == "o.parquet.parts"
