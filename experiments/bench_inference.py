@@ -69,7 +69,7 @@ def main() -> None:
     from stance.data.clean import TextCleaner
     from stance.features.text import NgramTfidf
     from stance.models.io import save_model
-    from stance.tagging import tag_corpus
+    from stance.tagging import TagOptions, tag_corpus
 
     scratch = Path(tempfile.mkdtemp(prefix="stance-bench-"))
     frame = read_articles(args.train + args.n)
@@ -129,15 +129,8 @@ def main() -> None:
     for jobs in args.jobs:
         out = scratch / f"tagged-{jobs}.parquet"
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        summary = tag_corpus(
-            run,
-            corpus,
-            out,
-            batch_size=args.batch_size,
-            keep=["source", "date"],
-            jobs=jobs,
-            progress=False,
-        )
+        options = TagOptions(batch_size=args.batch_size, keep=("source", "date"), jobs=jobs)
+        summary = tag_corpus(run, corpus, out, options, progress=False)
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
         print(

@@ -24,11 +24,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stance.data.table import make_input
+from stance.data.sentences import split_sentences
+from stance.data.table import ModelInput
 from stance.errors import ModelFileError, StanceError
 from stance.models.io import load_pipeline
 
-__all__ = ["StanceModel", "load", "MODEL_FILE", "CARD_FILE", "STATUS_OK"]
+__all__ = [
+    "StanceModel",
+    "load",
+    "silence_library_progress",
+    "MODEL_FILE",
+    "CARD_FILE",
+    "STATUS_OK",
+]
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
@@ -41,7 +49,6 @@ _STATUS_MEANING = {
     "undecodable": "holds bytes that are not valid UTF-8",
     "empty_after_cleaning": "is empty once boilerplate is removed",
 }
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def load(path: str | Path, trusted: bool = False) -> StanceModel:
@@ -68,6 +75,27 @@ def load(path: str | Path, trusted: bool = False) -> StanceModel:
     pipeline = load_pipeline(model_file, trusted=trusted)
     card = _read_card(model_file.parent / CARD_FILE)
     return StanceModel(pipeline, card, source=model_file)
+
+
+def silence_library_progress() -> None:
+    """Turn off the progress bars of the libraries a model may call (for this process).
+
+    ``stance predict`` / ``tag`` show one bar of their own; a model with sentence
+    embeddings would otherwise print sentence-transformers' "Loading weights"
+    and "Batches" bars, once per batch. Call after :func:`load` (which imports
+    the model's modules); nothing heavy is imported here.
+    """
+    import os
+    import sys
+
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when transformers is imported
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    embeddings = sys.modules.get("stance.features.embeddings")
+    if embeddings is not None:
+        embeddings.PROGRESS_FROM = sys.maxsize  # its own "Batches" bar for long inputs
 
 
 def _read_card(path: Path) -> dict[str, Any]:
@@ -134,8 +162,12 @@ class StanceModel:
     def needs_target(self) -> bool:
         return bool(self.card.get("needs_target", False))
 
-    def resolve_target(self, target: str | None) -> str:
-        """The target to predict toward: the given one, the card's default, or an error."""
+    def target_for(self, target: str | None) -> str:
+        """The target to predict toward: the given one, the card's default, or an error.
+
+        (Not :func:`stance.features.actors.resolve_target`, which turns a target
+        into alias groups.)
+        """
         if target is not None and str(target).strip():
             target = str(target)
             if self.default_target and target != self.default_target:
@@ -199,24 +231,7 @@ class StanceModel:
         proba = np.full((n, len(self.labels)), np.nan)
         ok = np.flatnonzero(status == STATUS_OK)
         if len(ok):
-            X = pd.DataFrame(
-                {
-                    "text": as_str.iloc[ok].to_numpy(),
-                    "title": frame["title"].iloc[ok].fillna("").astype(str).to_numpy()
-                    if "title" in frame
-                    else "",
-                    "target": frame["target"].iloc[ok].fillna("").astype(str).to_numpy()
-                    if "target" in frame
-                    else "",
-                    # Read only by metadata features; empty (unseen) unless given.
-                    **{
-                        column: frame[column].iloc[ok].fillna("").astype(str).to_numpy()
-                        if column in frame
-                        else ""
-                        for column in ("source", "date")
-                    },
-                }
-            )
+            X = ModelInput.conform(frame.iloc[ok], text=as_str.iloc[ok].to_numpy())
             if self._clean is not None:
                 X = self._clean.transform(X)
                 emptied = (X["text"].astype(str).str.strip() == "").to_numpy()
@@ -276,7 +291,9 @@ class StanceModel:
                 f"texts must be a string or a list of strings, got {type(texts).__name__}"
             )
         raw = [texts] if single else list(texts)
-        frame = make_input([""] * len(raw), titles=titles, target=self.resolve_target(target))
+        frame = ModelInput.from_lists(
+            [""] * len(raw), titles=titles, target=self.target_for(target)
+        )
         frame["text"] = pd.Series(raw, dtype=object)
         result = self.predict_frame(frame)
         bad = result["status"] != STATUS_OK
@@ -332,7 +349,7 @@ class StanceModel:
         if not isinstance(text, str):
             raise StanceError("explain() takes one text (a string)")
         label = self.predict(text, target=target, titles=[title])
-        X = make_input([text], titles=[title], target=self.resolve_target(target))
+        X = ModelInput.from_lists([text], titles=[title], target=self.target_for(target))
         if self._clean is not None:
             X = self._clean.transform(X)
         clf = self._clf
@@ -382,7 +399,7 @@ class StanceModel:
         )
 
     def _explain_occlusion(self, X: pd.DataFrame, label: str) -> pd.DataFrame:
-        sentences = [s for s in _SENTENCE_SPLIT.split(X["text"].iloc[0]) if s.strip()][:200]
+        sentences = split_sentences(X["text"].iloc[0])[:200]
         variants = [X["text"].iloc[0]] + [
             " ".join(sentences[:i] + sentences[i + 1 :]) for i in range(len(sentences))
         ]

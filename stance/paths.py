@@ -44,8 +44,38 @@ def default_data_dir() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Cache for Arrow tables and fitted features (``STANCE_CACHE_DIR`` overrides)."""
+    """The one cache root: Arrow tables, fitted features, embeddings, skops allow-list.
+
+    ``STANCE_CACHE_DIR`` overrides ``~/.cache/stance``; every cache lives below it.
+    """
     env = os.environ.get("STANCE_CACHE_DIR")
     if env:
         return Path(env).expanduser().resolve()
     return (Path.home() / ".cache" / "stance").resolve()
+
+
+def embedding_cache_dir() -> Path:
+    """Sentence vectors: ``$STANCE_EMBEDDING_CACHE_DIR``, else ``<cache root>/embeddings``.
+
+    A separate override because vectors are large and shareable across users.
+    """
+    env = os.environ.get("STANCE_EMBEDDING_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return default_cache_dir() / "embeddings"
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Move a finished temporary file onto ``dest`` in one step, with a normal file mode.
+
+    ``tempfile.mkstemp`` creates files readable only by their owner (0600); an
+    output a user asked for should follow their umask like any file they create.
+    """
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, dest)

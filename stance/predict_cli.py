@@ -37,13 +37,28 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--target-column", default=None, help="per-row target column instead of --target"
     )
     parser.add_argument(
-        "--id-column", default=None, help="column to use as id (default: row number)"
+        "--id-column",
+        default=None,
+        help="column to use as id (default: the input's 'id' column when it has one, "
+        "else the row number)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="encoding of the input, any format, compressed or not (default utf-8; "
+        "e.g. latin-1, cp1252)",
     )
     parser.add_argument(
         "--trust",
         action="store_true",
         help="load model files with unknown types or pickles (runs their code!)",
     )
+
+
+_FORMATS_HELP = (
+    "default: from the file name: .csv, .tsv, .jsonl/.ndjson/.json (JSON records: one "
+    "object per line, or one array of objects), .parquet; .gz/.bz2/.xz compressed too"
+)
 
 
 def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -61,12 +76,9 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format",
-        choices=["text", "jsonl", "csv", "tsv"],
+        choices=["text", "jsonl", "json", "csv", "tsv", "parquet"],
         default=None,
-        help="input format (default: from the file name; stdin is text)",
-    )
-    parser.add_argument(
-        "--encoding", default="utf-8", help="encoding of a text input (default utf-8)"
+        help=f"input format ({_FORMATS_HELP}; .txt/.md or no suffix and stdin: one document)",
     )
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     parser.add_argument(
@@ -91,7 +103,12 @@ def add_tag_parser(subparsers: Any) -> argparse.ArgumentParser:
     _common_options(parser)
     parser.add_argument("corpus", help="corpus file (.jsonl, .jsonl.gz, .csv, .tsv, .parquet)")
     parser.add_argument("--out", required=True, help="output Parquet file")
-    parser.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet"], default=None)
+    parser.add_argument(
+        "--format",
+        choices=["jsonl", "json", "csv", "tsv", "parquet"],
+        default=None,
+        help=f"corpus format ({_FORMATS_HELP})",
+    )
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument(
         "--keep",
@@ -125,8 +142,11 @@ def _guarded(
         except StanceError as exc:
             print(f"stance {command}: error: {exc}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            print(f"stance {command}: interrupted", file=sys.stderr)
+        except KeyboardInterrupt as exc:
+            from stance.tagging import TagInterrupted
+
+            detail = str(exc) if isinstance(exc, TagInterrupted) else "interrupted"
+            print(f"stance {command}: {detail}", file=sys.stderr)
             return 130
         except BrokenPipeError:
             return 0
@@ -169,125 +189,161 @@ def _read_text_document(source: str, encoding: str) -> str:
     return text
 
 
-def _predict_body(args: argparse.Namespace) -> int:
+#: Rows predicted at a time, so a long input shows progress; predictions do not depend on it.
+PREDICT_CHUNK = 256
+#: Seconds before the progress bar appears: a quick input (one article) shows none.
+PROGRESS_DELAY_S = 2.0
+
+
+def _read_rows(args: argparse.Namespace, fmt: str) -> tuple[Any, Any, list[Any]]:
+    """A JSONL/CSV/TSV/Parquet input: the table, the model input and the ids."""
     import pandas as pd
 
+    from stance.data.stream import InputColumns, check_columns, iter_batches
     from stance.errors import DataError
-    from stance.inference import STATUS_OK, load
-    from stance.tagging import _BAD_RECORD, detect_format, iter_batches
 
-    source = args.input
-    fmt = args.format
-    if fmt is None:
-        fmt = (
-            "text"
-            if source == "-" or Path(source).suffix.lower() in _TEXT_SUFFIXES
-            else detect_format(Path(source))
-        )
-    model = load(args.model, trusted=args.trust)
-    target = None if args.target_column else model.resolve_target(args.target)
+    path = Path(args.input)
+    notes: list[str] = []
+    batches = list(iter_batches(path, 1 << 16, fmt, notes, encoding=args.encoding))
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    if not sum(len(batch) for batch in batches):
+        raise DataError(f"{path}: no rows (expected a header and at least one data row)")
+    table = pd.concat(batches, ignore_index=True)
+    columns = InputColumns(
+        args.text_column, args.title_column, args.target_column, args.id_column
+    ).resolve(list(table.columns))
+    check_columns(table, columns.options(), path)
+    ids = table[columns.id].tolist() if columns.id else list(range(len(table)))
+    return table, columns, ids
 
-    if fmt == "text":
-        text = _read_text_document(source, args.encoding)
-        frame = pd.DataFrame(
-            {"text": pd.Series([text], dtype=object), "title": "", "target": target}
-        )
-        ids: list[Any] = [Path(source).name if source != "-" else "stdin"]
-    else:
-        if source == "-":
-            raise DataError("reading JSONL/CSV from stdin is not supported; pass a file")
-        path = Path(source)
-        if not path.is_file():
-            raise DataError(f"input file not found: {path}")
-        notes: list[str] = []
-        batches = list(iter_batches(path, 1 << 16, fmt, notes))
-        for note in notes:
-            print(f"warning: {note}", file=sys.stderr)
-        if not sum(len(batch) for batch in batches):
-            raise DataError(f"{path}: no rows (expected a header and at least one data row)")
-        table = pd.concat(batches, ignore_index=True)
-        present = [c for c in table.columns if c != _BAD_RECORD]
-        for option, name in (
-            ("--text-column", args.text_column),
-            ("--title-column", args.title_column),
-            ("--target-column", args.target_column),
-            ("--id-column", args.id_column),
-        ):
-            if name and name not in table.columns:
-                raise DataError(
-                    f"{path}: no column {name!r} ({option}); columns present: {present}"
-                )
-        frame = pd.DataFrame({"text": table[args.text_column].astype(object)})
-        frame["title"] = table[args.title_column].astype(object) if args.title_column else ""
-        frame["target"] = (
-            table[args.target_column].fillna("").astype(object) if args.target_column else target
-        )
-        if _BAD_RECORD in table.columns:
-            frame.loc[table[_BAD_RECORD].notna(), "text"] = None
-        ids = table[args.id_column].tolist() if args.id_column else list(range(len(table)))
 
-    pred = model.predict_frame(frame)
-    if fmt != "text" and _BAD_RECORD in table.columns:
-        pred.loc[table[_BAD_RECORD].notna().to_numpy(), "status"] = "bad_record"
-    if fmt == "text" and pred["status"].iloc[0] != STATUS_OK:
-        raise DataError(f"{ids[0]}: cannot classify the document ({pred['status'].iloc[0]})")
-    out = pd.DataFrame({"id": ids, "target": frame["target"].to_numpy()})
-    out = pd.concat([out, pred.reset_index(drop=True)], axis=1)
-    bad = int((out["status"] != STATUS_OK).sum())
-    if bad:
-        print(
-            f"warning: {bad} of {len(out)} rows not classified (see the status column)",
-            file=sys.stderr,
-        )
+def _predict_in_chunks(model: Any, frame: Any) -> Any:
+    """``model.predict_frame`` over ``frame``, with one progress bar (stderr) if it takes long."""
+    import pandas as pd
+    from tqdm.auto import tqdm
 
-    out_fmt = args.output_format or (
-        "jsonl" if str(args.output).endswith((".jsonl", ".json")) else "csv"
-    )
+    parts = []
+    with tqdm(
+        total=len(frame),
+        unit=" rows",
+        desc="predicting",
+        file=sys.stderr,
+        delay=PROGRESS_DELAY_S,
+        disable=len(frame) <= 1,
+        dynamic_ncols=True,
+    ) as bar:
+        for start in range(0, len(frame), PREDICT_CHUNK):
+            chunk = frame.iloc[start : start + PREDICT_CHUNK]
+            parts.append(model.predict_frame(chunk))
+            bar.update(len(chunk))
+    return pd.concat(parts)
+
+
+def _write_output(out: Any, destination: str, out_fmt: str) -> None:
+    """CSV or JSONL to stdout, or atomically to a file that follows the umask."""
+    import os
+    import tempfile
+
+    from stance.paths import publish
+
     if out_fmt == "csv":
         payload = out.to_csv(index=False, float_format="%.4f")
     else:
         payload = out.to_json(orient="records", lines=True, force_ascii=False, double_precision=4)
-    if args.output == "-":
+    if destination == "-":
         sys.stdout.write(payload)
         sys.stdout.flush()
-    else:
-        import os
-        import tempfile
+        return
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(payload)
+        publish(tmp, dest)
+    except BaseException:  # interrupted or disk full: no partial file left behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
-        dest = Path(args.output)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(payload)
-            os.replace(tmp, dest)
-        except BaseException:  # interrupted or disk full: no partial file left behind
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return 0 if bad < len(out) else 1
+
+def _predict_body(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from stance.data.stream import bad_records, stream_format
+    from stance.data.table import ModelInput
+    from stance.errors import DataError
+    from stance.inference import STATUS_OK, load, silence_library_progress
+
+    source = args.input
+    fmt = args.format
+    if fmt is None:
+        fmt = "text" if source == "-" or Path(source).suffix.lower() in _TEXT_SUFFIXES else None
+    if fmt != "text":
+        if source == "-":
+            raise DataError("reading JSONL/CSV from stdin is not supported; pass a file")
+        if not Path(source).is_file():
+            raise DataError(f"input file not found: {source}")
+        fmt = stream_format(source, fmt)
+    model = load(args.model, trusted=args.trust)
+    silence_library_progress()
+    target = None if args.target_column else model.target_for(args.target)
+
+    if fmt == "text":
+        text = _read_text_document(source, args.encoding)
+        frame = ModelInput.from_lists([""], target=target)
+        frame["text"] = pd.Series([text], dtype=object)
+        ids: list[Any] = [Path(source).name if source != "-" else "stdin"]
+        bad = None
+    else:
+        table, columns, ids = _read_rows(args, fmt)
+        frame = columns.model_input(table, target)
+        bad = bad_records(table)
+
+    pred = _predict_in_chunks(model, frame)
+    if bad is not None:
+        pred.loc[bad, "status"] = "bad_record"
+    if fmt == "text" and pred["status"].iloc[0] != STATUS_OK:
+        raise DataError(f"{ids[0]}: cannot classify the document ({pred['status'].iloc[0]})")
+    out = pd.DataFrame({"id": ids, "target": frame["target"].to_numpy()})
+    out = pd.concat([out, pred.reset_index(drop=True)], axis=1)
+    n_bad = int((out["status"] != STATUS_OK).sum())
+    if n_bad:
+        print(
+            f"warning: {n_bad} of {len(out)} rows not classified (see the status column)",
+            file=sys.stderr,
+        )
+    out_fmt = args.output_format or (
+        "jsonl" if str(args.output).endswith((".jsonl", ".json")) else "csv"
+    )
+    _write_output(out, args.output, out_fmt)
+    return 0 if n_bad < len(out) else 1
 
 
 # ---------------------------------------------------------------------------- tag
 def _tag_body(args: argparse.Namespace) -> int:
-    from stance.tagging import tag_corpus
+    from stance.data.stream import InputColumns
+    from stance.tagging import TagOptions, tag_corpus
 
-    keep = [c.strip() for item in args.keep for c in item.split(",") if c.strip()]
+    options = TagOptions(
+        columns=InputColumns(
+            args.text_column, args.title_column, args.target_column, args.id_column
+        ),
+        target=args.target,
+        keep=tuple(c.strip() for item in args.keep for c in item.split(",") if c.strip()),
+        batch_size=args.batch_size,
+        fmt=args.format,
+        encoding=args.encoding,
+        jobs=max(1, args.jobs),
+        restart=args.restart,
+    )
     summary = tag_corpus(
         args.model,
         args.corpus,
         args.out,
-        batch_size=args.batch_size,
-        text_column=args.text_column,
-        title_column=args.title_column,
-        target=args.target,
-        target_column=args.target_column,
-        id_column=args.id_column,
-        keep=keep,
-        fmt=args.format,
-        jobs=max(1, args.jobs),
-        progress=not args.no_progress,
+        options,
         trusted=args.trust,
-        restart=args.restart,
+        progress=not args.no_progress,
     )
     for note in summary.notes:
         print(f"warning: {note}", file=sys.stderr)

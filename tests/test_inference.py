@@ -62,9 +62,9 @@ def test_explain_linear(model) -> None:
 def test_explain_occlusion_for_nonlinear(run: Path, tmp_path: Path) -> None:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
-    from test_inference_fixtures import training_data
 
     from stance.models.io import save_model
+    from tests.run_dir_fixtures import training_data
 
     base = stance.load(run).pipeline
     X, y = training_data()
@@ -153,11 +153,11 @@ def test_explain_sentence_vectors_by_occlusion_not_by_dimension(monkeypatch) -> 
     """A linear model over sentence vectors: 'feature_250' would explain nothing."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from test_features import _HashEncoder
-    from test_inference_fixtures import training_data
 
     from stance.features import embeddings
     from stance.inference import StanceModel
+    from tests.features.test_text_actors_lexicon import _HashEncoder
+    from tests.run_dir_fixtures import training_data
 
     monkeypatch.setattr(embeddings, "_load_model", lambda name, device: _HashEncoder())
     X, y = training_data()
@@ -171,3 +171,57 @@ def test_explain_sentence_vectors_by_occlusion_not_by_dimension(monkeypatch) -> 
     table = StanceModel(pipe).explain(text, target=TARGET)
     assert table.attrs["method"] == "occlusion"
     assert set(table["feature"]) == {"New sanctions deepen the conflict.", "The weather was mild."}
+
+
+def test_model_input_is_one_spec_for_corpus_lists_and_tables() -> None:
+    """Training, the Python API and predict/tag build the same frame for the same article."""
+    from stance.data.stream import InputColumns
+    from stance.data.table import MODEL_INPUT_COLUMNS, ModelInput
+
+    corpus = pd.DataFrame(
+        {
+            "id": ["1"],
+            "text": ["Talks resumed."],
+            "title": ["Summit"],
+            "target": [TARGET],
+            "label": ["favor"],
+            "group": ["g"],
+            "source": ["outlet"],
+            "date": ["2020-01-01"],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "body": ["Talks resumed."],
+            "head": ["Summit"],
+            "source": ["outlet"],
+            "date": ["2020-01-01"],
+        }
+    )
+    from_corpus = ModelInput.from_corpus(corpus)
+    from_lists = ModelInput.from_lists(
+        ["Talks resumed."], ["Summit"], TARGET, ["outlet"], ["2020-01-01"]
+    )
+    batch = InputColumns(text="body", title="head").model_input(table, TARGET)
+    assert list(from_corpus.columns) == list(MODEL_INPUT_COLUMNS)
+    for frame in (from_lists, ModelInput.conform(batch)):
+        pd.testing.assert_frame_equal(
+            ModelInput.conform(frame), ModelInput.conform(from_corpus), check_dtype=False
+        )
+    empty = ModelInput.from_table(pd.DataFrame({"text": ["x"]}), {"text": "text"})
+    assert empty.loc[0, ["title", "target", "source", "date"]].tolist() == ["", "", "", ""]
+
+
+def test_explanations_cut_sentences_like_the_features(model) -> None:
+    """One splitter: a sentence ending inside a closing quote is its own unit everywhere
+    (the former explanation splitter kept it glued to the next sentence)."""
+    from stance.data.sentences import split_sentences
+    from stance.features import actors, embeddings, lexicon
+
+    assert actors.split_sentences is embeddings.split_sentences is split_sentences
+    assert lexicon.split_sentences is split_sentences
+    text = 'He said "talks resumed." Sanctions deepen the conflict.'
+    # The features' splitter consumes closing quotes with the boundary; kept as trained.
+    assert split_sentences(text) == ['He said "talks resumed.', "Sanctions deepen the conflict."]
+    table = model._explain_occlusion(pd.DataFrame({"text": [text], "title": [""]}), "favor")
+    assert table["feature"].tolist() == split_sentences(text)

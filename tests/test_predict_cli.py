@@ -167,3 +167,91 @@ def test_tag_command(run: Path, tmp_path: Path, capsys) -> None:
         cli(["tag", str(run), str(src), "--out", str(out), "--keep", "nope", "--no-progress"]) == 2
     )
     assert "columns present: ['id', 'text', 'source', 'date']" in capsys.readouterr().err
+
+
+def test_an_id_column_is_used_by_default(run: Path, tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["x7", "x9"], "text": ["talks", "sanctions"]}).to_csv(src, index=False)
+    assert cli(["predict", str(run), str(src)]) == 0
+    assert pd.read_csv(io.StringIO(capsys.readouterr().out))["id"].tolist() == ["x7", "x9"]
+    out = tmp_path / "o.parquet"
+    assert cli(["tag", str(run), str(src), "--out", str(out), "--no-progress"]) == 0
+    assert pd.read_parquet(out)["id"].tolist() == ["x7", "x9"]
+    for add in (add_predict_parser, add_tag_parser):
+        parser = add(argparse.ArgumentParser(prog="stance").add_subparsers())
+        assert "the input's 'id' column when it has one" in " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_outputs_follow_the_umask(run: Path, tmp_path: Path, umask: int) -> None:
+    import os
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["talks", "sanctions"]}).to_csv(src, index=False)
+    old = os.umask(umask)
+    try:
+        assert cli(["predict", str(run), str(src), "-o", str(tmp_path / "p.csv")]) == 0
+        out = tmp_path / "t.parquet"
+        assert cli(["tag", str(run), str(src), "--out", str(out), "--no-progress"]) == 0
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "p.csv", out):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
+def test_one_progress_bar_for_a_long_input_none_for_one_article(
+    run: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from stance import predict_cli
+
+    monkeypatch.setattr(predict_cli, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(predict_cli, "PREDICT_CHUNK", 3)
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["talks", "sanctions"] * 5}).to_csv(src, index=False)
+    assert cli(["predict", str(run), str(src), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "predicting" in err and "10/10" in err and err.count("predicting") >= 1
+    doc = tmp_path / "a.txt"
+    doc.write_text("Putin and Trump agreed to resume talks.", encoding="utf-8")
+    assert cli(["predict", str(run), str(doc)]) == 0
+    assert "predicting" not in capsys.readouterr().err
+
+
+def test_library_progress_bars_are_silenced(monkeypatch) -> None:
+    from stance.features import embeddings
+    from stance.inference import silence_library_progress
+
+    monkeypatch.setattr(embeddings, "PROGRESS_FROM", embeddings.PROGRESS_FROM)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    silence_library_progress()
+    import os
+
+    assert sys.maxsize == embeddings.PROGRESS_FROM
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+
+
+def test_interrupted_tag_says_what_was_saved_and_how_to_resume(
+    run: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from stance.tagging import PartStore
+
+    src = tmp_path / "c.csv"
+    pd.DataFrame({"text": ["talks", "sanctions", "summit"] * 3}).to_csv(src, index=False)
+    out = tmp_path / "o.parquet"
+    write = PartStore.write
+
+    def write_then_interrupt(self, index, table):
+        write(self, index, table)
+        if index == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(PartStore, "write", write_then_interrupt)
+    argv = ["tag", str(run), str(src), "--out", str(out), "--batch-size", "2", "--no-progress"]
+    assert cli(argv) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; 2 finished batch(es) are saved in" in err
+    assert "rerun the same command to resume" in err
+    monkeypatch.setattr(PartStore, "write", write)
+    assert cli(argv) == 0
+    assert "(2 batches resumed)" in capsys.readouterr().err
+    assert len(pd.read_parquet(out)) == 9

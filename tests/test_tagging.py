@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from stance.data import stream
+from stance.data.stream import InputColumns
 from stance.errors import DataError, StanceError
-from stance.tagging import tag_corpus
+from stance.tagging import TagOptions, tag_corpus
 from tests.run_dir_fixtures import make_run_dir
 
 TEXTS = [
@@ -47,22 +49,25 @@ def write_jsonl_gz(path: Path, n: int = 23) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _encoding_sample_before_the_bad_row(monkeypatch):
+    """The corpora here have one undecodable row (line 12): past the up-front check."""
+    monkeypatch.setattr(stream, "ENCODING_SAMPLE_BYTES", 200)
+
+
 class Interrupt(Exception):
     pass
 
 
-def _tag(run: Path, corpus: Path, out: Path, **kw):
-    return tag_corpus(
-        run,
-        corpus,
-        out,
-        batch_size=5,
-        text_column="body",
-        id_column="uid",
-        keep=["source", "date"],
-        progress=False,
-        **kw,
+def _tag(run: Path, corpus: Path, out: Path, after_batch=None, **kw):
+    options = TagOptions(
+        columns=InputColumns(text="body", id="uid"), keep=("source", "date"), batch_size=5, **kw
     )
+    return tag_corpus(run, corpus, out, options, progress=False, after_batch=after_batch)
+
+
+def _body(batch_size: int = 2048, **kw) -> TagOptions:
+    return TagOptions(columns=InputColumns(text="body"), batch_size=batch_size, **kw)
 
 
 def test_tag_output_and_statuses(run: Path, tmp_path: Path) -> None:
@@ -123,8 +128,8 @@ def test_resume_with_other_options_is_refused(run: Path, tmp_path: Path) -> None
     with pytest.raises(Interrupt):
         _tag(run, corpus, out, after_batch=crash)
     with pytest.raises(StanceError, match="--restart"):
-        tag_corpus(run, corpus, out, batch_size=7, text_column="body", progress=False)
-    tag_corpus(run, corpus, out, batch_size=7, text_column="body", progress=False, restart=True)
+        tag_corpus(run, corpus, out, _body(7), progress=False)
+    tag_corpus(run, corpus, out, _body(7, restart=True), progress=False)
     assert len(pd.read_parquet(out)) == 23
 
 
@@ -135,7 +140,8 @@ def test_csv_and_parquet_with_row_number_ids(run: Path, tmp_path: Path) -> None:
     results = []
     for name in ("c.csv", "c.parquet"):
         out = tmp_path / f"{name}.out.parquet"
-        tag_corpus(run, tmp_path / name, out, batch_size=4, keep=["outlet"], progress=False, jobs=1)
+        options = TagOptions(batch_size=4, keep=("outlet",), jobs=1)
+        tag_corpus(run, tmp_path / name, out, options, progress=False)
         results.append(pd.read_parquet(out))
     assert results[0]["id"].tolist() == list(range(12))
     pd.testing.assert_frame_equal(results[0], results[1])
@@ -153,7 +159,8 @@ def test_parallel_jobs_match_serial(run: Path, tmp_path: Path) -> None:
 def test_wrong_column_lists_present(run: Path, tmp_path: Path) -> None:
     corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
     with pytest.raises(DataError, match=r"no column 'content'.*columns present: \['uid', 'body'"):
-        tag_corpus(run, corpus, tmp_path / "o.parquet", text_column="content", progress=False)
+        options = TagOptions(columns=InputColumns(text="content"))
+        tag_corpus(run, corpus, tmp_path / "o.parquet", options, progress=False)
 
 
 def test_truncated_gzip_keeps_rows_read(run: Path, tmp_path: Path) -> None:
@@ -163,3 +170,46 @@ def test_truncated_gzip_keeps_rows_read(run: Path, tmp_path: Path) -> None:
     summary = _tag(run, corpus, tmp_path / "o.parquet")
     assert summary.notes and "ends early" in summary.notes[0]
     assert 0 < len(pd.read_parquet(tmp_path / "o.parquet")) < 400
+
+
+def test_json_means_json_records_lines_or_one_array(run: Path, tmp_path: Path) -> None:
+    """`.json` is read like `.jsonl` (one object per line); one array of objects works too."""
+    records = [{"body": t, "n": i} for i, t in enumerate(TEXTS)]
+    lines = tmp_path / "lines.json"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(records, indent=2), encoding="utf-8")
+    reference = tmp_path / "ref.jsonl"
+    reference.write_text(lines.read_text(encoding="utf-8"), encoding="utf-8")
+    results = []
+    for corpus in (reference, lines, array):
+        out = tmp_path / f"{corpus.name}.parquet"
+        tag_corpus(run, corpus, out, _body(4, keep=("n",)), progress=False)
+        results.append(pd.read_parquet(out))
+    for result in results[1:]:
+        pd.testing.assert_frame_equal(result, results[0])
+    assert results[0]["n"].tolist() == [str(i) for i in range(len(TEXTS))]
+
+
+def test_encoding_applies_to_jsonl_gz(run: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "latin.jsonl.gz"
+    with gzip.open(corpus, "wb") as handle:
+        handle.write('{"body": "Caf\u00e9 talks in Moscou"}\n'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"line 1, is not valid utf-8.*--encoding latin-1"):
+        tag_corpus(run, corpus, tmp_path / "a.parquet", _body(), progress=False)
+    tag_corpus(run, corpus, tmp_path / "b.parquet", _body(encoding="latin-1"), progress=False)
+    assert pd.read_parquet(tmp_path / "b.parquet")["status"].tolist() == ["ok"]
+
+
+def test_interrupt_raises_tag_interrupted_with_the_saved_batches(run: Path, tmp_path: Path):
+    from stance.tagging import TagInterrupted
+
+    corpus = write_jsonl_gz(tmp_path / "c.jsonl.gz")
+
+    def ctrl_c(index: int) -> None:
+        if index == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TagInterrupted) as caught:
+        _tag(run, corpus, tmp_path / "o.parquet", after_batch=ctrl_c)
+    assert caught.value.saved == 2 and caught.value.parts.name == "o.parquet.parts"

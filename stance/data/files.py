@@ -9,9 +9,7 @@ never have to read a pyarrow traceback.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import gzip
 import io
 import json
 import logging
@@ -21,10 +19,21 @@ from typing import Any
 
 import pandas as pd
 
+from stance.data.formats import (  # noqa: F401 - detect_format, FORMATS re-exported
+    FORMATS,
+    TEXT_FORMATS,
+    check_encoding,
+    detect_format,
+    find_bad_json_line,
+    find_undecodable,
+    json_error,
+    open_binary,
+)
 from stance.errors import DataError
 from stance.paths import default_cache_dir
 
-FORMATS = ("auto", "csv", "tsv", "jsonl", "json", "parquet", "json_dir", "hf_disk", "hf_hub")
+#: How training's ``data=file`` names the encoding in messages.
+ENCODING_OPTION = "data.encoding="
 
 
 class MissingColumnsError(DataError):
@@ -47,106 +56,16 @@ def _quiet_datasets() -> None:
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
-    logging.getLogger("datasets").setLevel(logging.ERROR)
+    # Its failures are logged at ERROR before they are raised, and we raise our own
+    # DataError for each one: keep the log quiet so the user reads one message.
+    datasets.logging.set_verbosity(logging.CRITICAL)
+    logging.getLogger("datasets").setLevel(logging.CRITICAL)
 
 
-def detect_format(path: str | Path, fmt: str = "auto") -> str:
-    """Resolve ``fmt='auto'`` from the path: suffix, directory layout, or a hub name."""
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format {fmt!r}; known: {list(FORMATS)}")
-    if fmt != "auto":
-        return fmt
-    p = Path(path)
-    if p.is_dir():
-        if (p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists():
-            return "hf_disk"
-        if any(p.glob("*.json")):
-            return "json_dir"
-        raise DataError(
-            f"{p} is a directory but holds neither *.json files nor a dataset saved with save_to_disk"
-        )
-    name = p.name.lower()
-    for suffix, kind in (
-        (".csv", "csv"),
-        (".tsv", "tsv"),
-        (".tab", "tsv"),
-        (".jsonl", "jsonl"),
-        (".ndjson", "jsonl"),
-        (".json", "json"),
-        (".parquet", "parquet"),
-        (".pq", "parquet"),
-    ):
-        if name.endswith(suffix) or name.endswith(suffix + ".gz"):
-            return kind
-    if not p.exists():
-        # "owner/name" without a local file: a Hugging Face hub dataset.
-        text = str(path)
-        if text.count("/") <= 1 and not text.startswith((".", "/", "~")) and "." not in p.name:
-            return "hf_hub"
-        raise DataError(f"missing file {p}")
-    raise DataError(
-        f"cannot tell the format of {p} from its name; set format to one of {list(FORMATS[1:])}"
-    )
-
-
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
-
-
-def find_undecodable(path: Path, encoding: str = "utf-8") -> str | None:
-    """Describe the first undecodable byte of ``path`` (offset, line), or ``None`` if clean."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    line = 1
-    try:
-        with _open_binary(path) as handle:
-            while chunk := handle.read(1 << 20):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    bad = offset + exc.start
-                    line += chunk[: exc.start].count(b"\n")
-                    where = " (in the decompressed stream)" if path.name.endswith(".gz") else ""
-                    return (
-                        f"{path}: byte 0x{chunk[exc.start]:02x} at offset {bad}{where}, line {line}, "
-                        f"is not valid {encoding}; re-save the file as {encoding}"
-                    )
-                line += chunk.count(b"\n")
-                offset += len(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return f"{path}: the file ends inside a multi-byte {encoding} character (truncated?)"
-    except (OSError, EOFError) as exc:
-        return f"{path}: cannot read the file ({exc}); is it truncated or not really gzip?"
-    return None
-
-
-def find_bad_json_line(path: Path) -> str | None:
-    """Describe the first JSON-lines record that does not parse (line number, truncation)."""
-    try:
-        with _open_binary(path) as handle:
-            lines = handle.read().decode("utf-8").split("\n")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        return f"{path}: cannot read the file ({exc})"
-    last = max((i for i, text in enumerate(lines) if text.strip()), default=-1)
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            hint = " (the file looks truncated mid-line)" if number - 1 == last else ""
-            return f"{path}: line {number} is not valid JSON{hint}: {exc.msg} at column {exc.colno}"
-        if not isinstance(record, dict):
-            return f"{path}: line {number} is a JSON {type(record).__name__}, expected an object"
-    return None
-
-
-def _check_csv_tail(path: Path, sep: str) -> str | None:
+def _check_csv_tail(path: Path, sep: str, encoding: str) -> str | None:
     """A CSV/TSV truncated mid-line parses silently with missing fields; catch that."""
-    with _open_binary(path) as handle:
-        data = handle.read().decode("utf-8", errors="replace")
+    with open_binary(path) as handle:
+        data = handle.read().decode(encoding, errors="replace")
     if not data or data.endswith("\n"):
         return None
     try:
@@ -161,27 +80,29 @@ def _check_csv_tail(path: Path, sep: str) -> str | None:
     return None
 
 
-def _check_marker(path: Path) -> Path:
+def _check_marker(path: Path, encoding: str) -> Path:
     import hashlib
 
     stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    key = hashlib.sha1(
+        f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{encoding}".encode()
+    ).hexdigest()
     return Path(datasets_cache_dir()) / "stance-checked" / key
 
 
-def _already_checked(path: Path) -> bool:
-    return _check_marker(path).exists()
+def _already_checked(path: Path, encoding: str) -> bool:
+    return _check_marker(path, encoding).exists()
 
 
-def _mark_checked(path: Path) -> None:
-    marker = _check_marker(path)
+def _mark_checked(path: Path, encoding: str) -> None:
+    marker = _check_marker(path, encoding)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
 
 
-def _csv_header(path: Path, sep: str) -> list[str]:
-    with _open_binary(path) as handle:
-        first = handle.readline().decode("utf-8-sig")
+def _csv_header(path: Path, sep: str, encoding: str) -> list[str]:
+    with open_binary(path) as handle:
+        first = handle.readline().decode("utf-8-sig" if encoding == "utf-8" else encoding)
     if not first.strip():
         raise DataError(f"{path}: the file is empty or its first line (the header) is blank")
     header = next(csv.reader([first], delimiter=sep))
@@ -191,13 +112,13 @@ def _csv_header(path: Path, sep: str) -> list[str]:
     return header
 
 
-def _diagnose(path: Path, fmt: str) -> str | None:
-    if fmt in {"csv", "tsv", "jsonl", "json"}:
-        problem = find_undecodable(path)
+def _diagnose(path: Path, fmt: str, encoding: str = "utf-8") -> str | None:
+    if fmt in TEXT_FORMATS:
+        problem = find_undecodable(path, encoding)
         if problem:
             return problem
     if fmt in {"jsonl", "json"}:
-        return find_bad_json_line(path)
+        return find_bad_json_line(path, encoding)
     if fmt == "parquet":
         try:
             import pyarrow.parquet as pq
@@ -230,17 +151,15 @@ def _dataset_to_frame(dataset: Any, split_names: bool) -> pd.DataFrame:
     return dataset.to_pandas()
 
 
-def _read_json_dir(path: Path) -> pd.DataFrame:
+def _read_json_dir(path: Path, encoding: str) -> pd.DataFrame:
     records: list[dict] = []
     for file in sorted(path.glob("*.json")):
-        problem = find_undecodable(file)
-        if problem:
-            raise DataError(problem)
+        check_encoding(file, encoding, ENCODING_OPTION)
         try:
-            obj = json.loads(file.read_text(encoding="utf-8"))
+            obj = json.loads(file.read_text(encoding=encoding))
         except json.JSONDecodeError as exc:
             raise DataError(
-                f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); truncated?"
+                f"{file}: not valid JSON (line {exc.lineno}: {json_error(exc)}); truncated?"
             ) from None
         items = obj if isinstance(obj, list) else [obj]
         for item in items:
@@ -253,13 +172,19 @@ def _read_json_dir(path: Path) -> pd.DataFrame:
 
 
 def read_table(
-    path: str | Path, fmt: str = "auto", columns: Sequence[str] | None = None
+    path: str | Path,
+    fmt: str = "auto",
+    columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
-    """Read a user's table into pandas via ``datasets`` (Arrow-cached).
+    """Read a user's whole table into pandas via ``datasets`` (Arrow-cached).
 
     ``columns``: if given, only these are materialised in pandas (the rest stay
     on disk in the Arrow cache), which keeps wide corpora cheap. Dataset dicts
-    get a ``__split__`` column with their split names.
+    get a ``__split__`` column with their split names. ``encoding`` applies to
+    CSV / TSV / JSON; a file not valid in it is refused up front, naming the
+    byte and the fix. (``stance predict`` / ``tag`` stream the same formats with
+    :func:`stance.data.stream.iter_batches`.)
     """
     fmt = detect_format(path, fmt)
     _quiet_datasets()
@@ -277,7 +202,7 @@ def read_table(
     if not p.exists():
         raise DataError(f"missing file {p}")
     if fmt == "json_dir":
-        return _select(_read_json_dir(p), columns, str(p))
+        return _select(_read_json_dir(p, encoding), columns, str(p))
     if fmt == "hf_disk":
         from datasets import load_from_disk
 
@@ -294,23 +219,24 @@ def read_table(
         "csv": ("csv", {"sep": ","}),
         "tsv": ("csv", {"sep": "\t", "quoting": csv.QUOTE_NONE}),
         "jsonl": ("json", {}),
-        "json": ("json", {}),
         "parquet": ("parquet", {}),
     }[fmt]
-    if fmt in {"csv", "tsv", "jsonl", "json"} and not _already_checked(p):
-        # pyarrow accepts invalid UTF-8 in JSON and fails much later; check once per file version.
-        problem = find_undecodable(p)
-        if not problem and fmt in {"csv", "tsv"}:
-            problem = _check_csv_tail(p, kwargs["sep"])
-        if problem:
-            raise DataError(problem)
-        _mark_checked(p)
+    if fmt in TEXT_FORMATS:
+        kwargs["encoding"] = encoding
+        if not _already_checked(p, encoding):
+            # pyarrow accepts invalid UTF-8 in JSON and fails much later; check once per
+            # file version.
+            check_encoding(p, encoding, ENCODING_OPTION)
+            problem = _check_csv_tail(p, kwargs["sep"], encoding) if fmt != "jsonl" else None
+            if problem:
+                raise DataError(problem)
+            _mark_checked(p, encoding)
     if fmt in {"csv", "tsv"}:
         # Every column as a string: ids like 007 and labels like -1 must survive unchanged.
         from datasets import Features, Value
 
-        header = _csv_header(p, kwargs["sep"])
-        if not _has_data_row(p):
+        header = _csv_header(p, kwargs["sep"], encoding)
+        if not _has_data_row(p, encoding):
             raise DataError(f"{p}: the file has a header ({len(header)} columns) but no rows")
         kwargs["features"] = Features({name: Value("string") for name in header})
     try:
@@ -318,7 +244,7 @@ def read_table(
             builder, data_files=str(p), split="train", cache_dir=datasets_cache_dir(), **kwargs
         )
     except Exception as exc:  # noqa: BLE001 - datasets wraps pandas/pyarrow errors of many kinds
-        problem = _diagnose(p, fmt)
+        problem = _diagnose(p, fmt, encoding)
         raise DataError(problem or f"could not read {p} as {fmt}: {_root_message(exc)}") from exc
     if columns is not None:
         _check_columns(columns, list(dataset.column_names), str(p))
@@ -326,10 +252,9 @@ def read_table(
     return dataset.to_pandas()
 
 
-def _has_data_row(path: Path) -> bool:
+def _has_data_row(path: Path, encoding: str) -> bool:
     """True when a delimited file has at least one non-blank line after its header."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+    with io.TextIOWrapper(open_binary(path), encoding=encoding, errors="replace") as handle:
         handle.readline()
         return any(line.strip() for line in handle)
 

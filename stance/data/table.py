@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import pandas as pd
 
@@ -29,9 +30,8 @@ CORPUS_COLUMNS: tuple[str, ...] = (
     "source",
     "date",
 )
-#: Columns a model sees at fit and predict time (the rest are bookkeeping). ``source``
-#: and ``date`` are read only by the opt-in metadata features; empty at inference
-#: unless given.
+#: Columns a model sees at fit and predict time (the rest are bookkeeping); see
+#: :class:`ModelInput`, the one place that builds such a frame.
 MODEL_INPUT_COLUMNS: tuple[str, ...] = ("text", "title", "target", "source", "date")
 SPLIT_VALUES: frozenset[str] = frozenset({"train", "val", "test"})
 
@@ -184,9 +184,112 @@ def validate_table(frame: pd.DataFrame, task: Task, where: str = "corpus") -> pd
     return out[ordered].reset_index(drop=True)
 
 
+class ModelInput:
+    """The frame every pipeline is fitted on and predicts from: one definition of its columns.
+
+    Columns (:data:`MODEL_INPUT_COLUMNS`): ``text``, ``title``, ``target``, and
+    ``source`` / ``date``, which only the opt-in metadata features read and which
+    are empty (unseen) at inference unless the input has them. Every column is a
+    plain string, ``""`` when unknown. Adding a column means changing this class
+    and the corpus table, nothing else.
+
+    Three ways in: :meth:`from_corpus` (training, from the corpus table),
+    :meth:`from_lists` (the Python API) and :meth:`from_table` (a batch read
+    from a user's file, through a column mapping); :meth:`conform` is the last
+    step before the pipeline sees a frame.
+    """
+
+    columns: tuple[str, ...] = MODEL_INPUT_COLUMNS
+    #: Read from a user's table when it has a column of this name and none is mapped.
+    by_name: tuple[str, ...] = ("source", "date")
+
+    @classmethod
+    def from_corpus(cls, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model-input columns of a corpus table, as a fresh frame."""
+        return frame.loc[:, list(cls.columns)].reset_index(drop=True)
+
+    @classmethod
+    def from_lists(
+        cls,
+        texts: Sequence[str] | str,
+        titles: Sequence[str] | None = None,
+        target: str | Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        dates: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Build the frame from raw texts (and optional per-row fields) at inference."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        n = len(texts)
+        values = {
+            "title": [""] * n if titles is None else list(titles),
+            "target": [target or ""] * n
+            if target is None or isinstance(target, str)
+            else list(target),
+            "source": [""] * n if sources is None else list(sources),
+            "date": [""] * n if dates is None else list(dates),
+        }
+        lengths = {f"{name}s": len(v) for name, v in values.items()}
+        if any(length != n for length in lengths.values()):
+            given = ", ".join(f"{name} ({length})" for name, length in lengths.items())
+            raise DataError(f"texts ({n}) and {given} differ in length")
+        return pd.DataFrame({"text": texts, **values}).astype(str)
+
+    @classmethod
+    def from_table(
+        cls, table: pd.DataFrame, mapping: Mapping[str, str | None], target: str | None = None
+    ) -> pd.DataFrame:
+        """A batch of a user's table as model input, through ``mapping``.
+
+        ``mapping`` names the table's column for a model-input column (``None``:
+        not given). Unmapped, ``source`` / ``date`` come from columns of those
+        names when present; ``target`` (a single value) fills the target column
+        when none is mapped. Text cells are left as read (``None`` marks a
+        missing one) so :meth:`stance.inference.StanceModel.predict_frame` can
+        give such rows a status.
+        """
+        unknown = sorted(set(mapping) - set(cls.columns))
+        if unknown:
+            raise DataError(f"not model-input columns: {unknown}; known: {list(cls.columns)}")
+        frame = pd.DataFrame(index=table.index)
+        for column in cls.columns:
+            name = mapping.get(column) or (
+                column if column in cls.by_name and column in table.columns else None
+            )
+            if name is not None:
+                frame[column] = (
+                    table[name].astype(object) if column == "text" else table[name].fillna("")
+                )
+            elif column == "text":
+                frame[column] = pd.Series([None] * len(table), index=table.index, dtype=object)
+            else:
+                frame[column] = (target or "") if column == "target" else ""
+        return frame
+
+    @classmethod
+    def conform(cls, frame: pd.DataFrame, text: Any = None) -> pd.DataFrame:
+        """Every model-input column as plain strings (``""`` for missing), fresh index.
+
+        ``text``: the already checked texts (an array, one per row) to use instead
+        of ``frame["text"]``, which may still hold bytes or undecodable strings.
+        """
+        return pd.DataFrame(
+            {
+                column: text
+                if column == "text" and text is not None
+                else frame[column].fillna("").astype(str).to_numpy()
+                if column in frame
+                else ""
+                for column in cls.columns
+            },
+            index=pd.RangeIndex(len(frame)),
+        )
+
+
 def model_input(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a pipeline sees (:data:`MODEL_INPUT_COLUMNS`) as a fresh frame."""
-    return frame.loc[:, list(MODEL_INPUT_COLUMNS)].reset_index(drop=True)
+    """The columns a pipeline sees, from a corpus table (:meth:`ModelInput.from_corpus`)."""
+    return ModelInput.from_corpus(frame)
 
 
 def make_input(
@@ -196,24 +299,5 @@ def make_input(
     sources: Sequence[str] | None = None,
     dates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Build a model-input frame from raw texts (used at inference time).
-
-    ``sources`` and ``dates`` matter only to models trained with metadata features.
-    """
-    if isinstance(texts, str):
-        texts = [texts]
-    texts = list(texts)
-    n = len(texts)
-    if titles is None:
-        titles = [""] * n
-    targets = [target or ""] * n if target is None or isinstance(target, str) else list(target)
-    sources = [""] * n if sources is None else list(sources)
-    dates = [""] * n if dates is None else list(dates)
-    lengths = {name: len(v) for name, v in [("titles", titles), ("targets", targets)]}
-    lengths.update(sources=len(sources), dates=len(dates))
-    if any(length != n for length in lengths.values()):
-        given = ", ".join(f"{name} ({length})" for name, length in lengths.items())
-        raise DataError(f"texts ({n}) and {given} differ in length")
-    return pd.DataFrame(
-        {"text": texts, "title": list(titles), "target": targets, "source": sources, "date": dates}
-    ).astype(str)
+    """Model input from raw texts (:meth:`ModelInput.from_lists`)."""
+    return ModelInput.from_lists(texts, titles, target, sources, dates)

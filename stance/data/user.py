@@ -84,7 +84,10 @@ def load_file(data_dir: Path, options: Mapping[str, Any]) -> Corpus:
     where = str(path_value)
     try:
         raw = read_table(
-            path if path.exists() else str(path_value), str(options.get("format", "auto")), wanted
+            path if path.exists() else str(path_value),
+            str(options.get("format", "auto")),
+            wanted,
+            encoding=str(options.get("encoding") or "utf-8"),
         )
     except MissingColumnsError as exc:
         reverse = {user: table for table, user in mapping.items()}

@@ -24,6 +24,7 @@ import yaml
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from stance.data.sentences import split_sentences  # noqa: F401 - re-exported for callers
 from stance.features._util import plain
 from stance.features.text import fit_vectorizer, make_tfidf
 from stance.serialization import CompactVocabularyMixin
@@ -131,14 +132,6 @@ def resolve_target(target: str, lexicon: Mapping[str, Any] | None) -> list[list[
         if key == _norm(name) or key in {_norm(t) for t in actor.get("targets", [])}:
             return [list(actor["aliases"]) + list(actor.get("targets", []))]
     return [content_words(target)]
-
-
-_SENT_SPLIT = r"(?<=[.!?…])[\"”’')\]]*\s+|\n+"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Cheap, deterministic sentence splitter (punctuation + newlines)."""
-    return [s.strip() for s in re.split(_SENT_SPLIT, text) if s and s.strip()]
 
 
 def window_mask(

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from stance.data.sentences import split_sentences
 from stance.errors import StanceError
 from stance.features._util import plain
-from stance.features.actors import resolve_target, split_sentences, window_mask
+from stance.features.actors import resolve_target, window_mask
 from stance.features.text import field_documents, require_columns
+from stance.paths import embedding_cache_dir
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 POOLINGS = ("document", "sentences")
@@ -29,14 +31,6 @@ PROGRESS_FROM = 2000  # texts to encode before a progress bar is worth showing
 
 class MissingExtraError(StanceError, ImportError):
     """The ``[embed]`` extra is not installed (a StanceError: the CLI prints one line)."""
-
-
-def default_cache_dir() -> Path:
-    """``$STANCE_EMBEDDING_CACHE_DIR``, else ``$STANCE_CACHE_DIR/embeddings``, else ~/.cache."""
-    if os.environ.get("STANCE_EMBEDDING_CACHE_DIR"):
-        return Path(os.environ["STANCE_EMBEDDING_CACHE_DIR"])
-    root = os.environ.get("STANCE_CACHE_DIR") or Path.home() / ".cache" / "stance"
-    return Path(root) / "embeddings"
 
 
 @functools.lru_cache(maxsize=2)
@@ -136,7 +130,7 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
     def _cache(self) -> Path | None:
         if self.cache_dir == "":
             return None
-        folder = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        folder = Path(self.cache_dir) if self.cache_dir else embedding_cache_dir()
         folder = folder / self.model_name.replace("/", "__")
         folder.mkdir(parents=True, exist_ok=True)
         return folder

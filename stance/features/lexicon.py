@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from stance.data.sentences import split_sentences
 from stance.features._util import plain
-from stance.features.actors import resolve_target, split_sentences, window_mask
+from stance.features.actors import resolve_target, window_mask
 
 COOPERATION = frozenset(
     [

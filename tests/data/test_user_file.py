@@ -252,3 +252,45 @@ def test_hydra_command_line_alone(tmp_path: Path):
     corpus = load_corpus(cfg.data, tmp_path)
     assert corpus.task.labels == ("against", "favor")
     assert set(corpus.frame["target"]) == {"Russia", "China"}
+
+
+def test_csv_in_another_encoding_names_the_fix_and_data_encoding_reads_it(tmp_path: Path):
+    from stance.errors import DataError
+
+    path = tmp_path / "latin.csv"
+    rows = user_rows(8)
+    rows.loc[2, "body"] = "Caf\u00e9 diplomacy: officials welcome the talks."
+    path.write_bytes(rows.to_csv(index=False).encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin\.csv: byte 0xe9 .*pass data\.encoding=latin-1"):
+        load_corpus(file_cfg(path), tmp_path)
+    corpus = load_corpus(file_cfg(path, {"encoding": "latin-1"}), tmp_path)
+    assert "Caf\u00e9 diplomacy" in corpus.frame["text"].iloc[2]
+
+
+def test_json_means_json_records_lines_or_one_array(tmp_path: Path):
+    rows = user_rows(12)
+    reference = tmp_path / "ref.jsonl"
+    rows.to_json(reference, orient="records", lines=True)
+    lines = tmp_path / "lines.json"
+    lines.write_bytes(reference.read_bytes())
+    array = tmp_path / "array.json"
+    rows.to_json(array, orient="records")
+    expected = load_corpus(file_cfg(reference), tmp_path).fingerprint
+    for path in (lines, array):
+        assert load_corpus(file_cfg(path), tmp_path).fingerprint == expected
+
+
+def test_malformed_jsonl_is_one_error_naming_file_and_line(tmp_path: Path, capfd):
+    from stance.errors import DataError
+
+    path = tmp_path / "bad.jsonl"
+    good = user_rows(4).to_json(orient="records", lines=True).splitlines()
+    good[2] = '{"doc_key": "k2", "body": "unterminated'
+    path.write_text("\n".join(good) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_corpus(file_cfg(path), tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 3 is not valid JSON")
+    assert "at at" not in message and "column" in message
+    captured = capfd.readouterr()
+    assert "Failed to load JSON" not in captured.err + captured.out

@@ -272,7 +272,7 @@ def test_sentence_embedding_transforms_inside_a_fitted_pipeline(hash_encoder):
 
 
 def test_embedding_cache_dir_follows_the_environment(monkeypatch, tmp_path):
-    from stance.features.embeddings import default_cache_dir
+    from stance.paths import embedding_cache_dir as default_cache_dir
 
     monkeypatch.delenv("STANCE_EMBEDDING_CACHE_DIR", raising=False)
     monkeypatch.setenv("STANCE_CACHE_DIR", str(tmp_path / "all"))

@@ -172,7 +172,35 @@ def test_predict_batch_flags_bad_rows_with_a_status(run, files, tmp_path, capsys
     status = pd.read_csv(out)["status"]
     assert status.iloc[3:6].tolist() == ["empty_text", "empty_text", "empty_text"]
     assert (status.drop([3, 4, 5]) == "ok").all()
-    code, err = _cli(
+
+
+def test_predict_csv_in_another_encoding_is_refused_up_front_with_the_fix(
+    run, files, tmp_path, capsys
+):
+    """Not every row 'undecodable' and exit 1: one error naming the file, the byte, the fix."""
+    out = tmp_path / "pred.csv"
+    args = ["predict", str(run), str(files["bad_utf8"]), "--text-column", "body", "-o", str(out)]
+    code, err = _cli(capsys, *args)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert re.search(
+        r"bad_utf8\.csv: byte 0xe9 at offset \d+, line 2, is not valid utf-8; .*"
+        r"pass --encoding latin-1",
+        err,
+    ), err
+    _no_leftovers(out)
+    code, err = _cli(capsys, *args, "--encoding", "latin-1")
+    assert code == 0, err
+    assert (pd.read_csv(out)["status"] == "ok").all()
+
+
+def test_predict_one_bad_row_past_the_encoding_check_gets_a_status(
+    run, files, tmp_path, capsys, monkeypatch
+):
+    from stance.data import stream
+
+    monkeypatch.setattr(stream, "ENCODING_SAMPLE_BYTES", 10)  # the bad byte is at offset 16+
+    out = tmp_path / "pred.csv"
+    code, _ = _cli(
         capsys, "predict", str(run), str(files["bad_utf8"]), "--text-column", "body", "-o", str(out)
     )
     assert code == 0 and pd.read_csv(out)["status"].iloc[0] == "undecodable"
@@ -270,7 +298,6 @@ def test_tag_refuses_bad_input(run, files, tmp_path, capsys, case, corpus, extra
 def test_tag_statuses_for_blank_undecodable_and_truncated_rows(run, files, tmp_path, capsys):
     for name, bad in (
         ("blank_texts", {3: "empty_text", 4: "empty_text", 5: "empty_text"}),
-        ("bad_utf8", {0: "undecodable"}),
         ("truncated_jsonl", {35: "bad_record"}),
     ):
         out = tmp_path / f"{name}.parquet"
@@ -289,6 +316,20 @@ def test_tag_statuses_for_blank_undecodable_and_truncated_rows(run, files, tmp_p
         status = pd.read_parquet(out)["status"]
         assert {i: status[i] for i in bad} == bad
         assert (status.drop(list(bad)) == "ok").all()
+
+
+def test_tag_csv_in_another_encoding_is_refused_then_read_with_encoding(
+    run, files, tmp_path, capsys
+):
+    out = tmp_path / "tagged.parquet"
+    args = ["tag", str(run), str(files["bad_utf8"]), "--text-column", "body", "--out", str(out)]
+    code, err = _cli(capsys, *args, "--no-progress")
+    assert code == 2 and "bad_utf8.csv: byte 0xe9" in err and "--encoding latin-1" in err
+    _no_leftovers(out)
+    code, err = _cli(capsys, *args, "--no-progress", "--encoding", "latin-1")
+    assert code == 0, err
+    frame = pd.read_parquet(out)
+    assert (frame["status"] == "ok").all() and len(frame) == 36
 
 
 @pytest.mark.slow
