@@ -82,14 +82,19 @@ def dask_rate(model: str, archive: Path, out: Path, workers: int) -> dict[str, f
         start = time.perf_counter()
         client.run(sd._worker_model, spec)  # each worker loads the model once
         load_s = time.perf_counter() - start
+        cpu_before = client.run(time.process_time)
         start = time.perf_counter()
         summary = sd.tag_files(model, str(archive / "*.parquet"), out, client=client)
         seconds = time.perf_counter() - start
+        cpu_after = client.run(time.process_time)
+    cpu = sum(cpu_after[w] - cpu_before[w] for w in cpu_before)
     return {
         "rows": summary.rows,
         "seconds": seconds,
         "rate": summary.rows / seconds,
         "load_s": load_s,
+        "worker_cpu_s": cpu,
+        "rate_per_cpu_s": summary.rows / cpu,
     }
 
 
