@@ -121,6 +121,9 @@ def add_tag_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--restart", action="store_true", help="discard unfinished parts and start over"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from stance.distributed import add_dask_options  # --engine dask: stance/distributed.py
+
+    add_dask_options(parser)
     parser.set_defaults(func=run_tag)
     return parser
 
@@ -322,6 +325,10 @@ def _predict_body(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tag
 def _tag_body(args: argparse.Namespace) -> int:
+    if args.engine == "dask" or args.scheduler or args.cluster:  # a cluster: stance.distributed
+        from stance.distributed import run_tag_cli
+
+        return run_tag_cli(args)
     from stance.data.stream import InputColumns
     from stance.tagging import TagOptions, tag_corpus
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 #: Config subtrees that describe where things are, not what was run.
-_SKIP_CONFIG = ("hydra", "paths")
+_SKIP_CONFIG = ("hydra", "paths", "tracking")
 
 
 def _flatten(obj: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -104,7 +104,13 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     (headline, fractions), ``pooled.*``, ``mean.*``/``std.*`` over folds,
     ``time.*`` per stage, ``wall_time_s``, ``peak_memory_mb``, ``run_dir`` and
     ``predictions`` (absolute paths). Sorted by headline value, best first.
+    ``path`` may also be ``"mlflow:URI#EXPERIMENT"`` (e.g.
+    ``"mlflow:sqlite:///outputs/mlruns.db#stance"``): the same columns, read from MLflow.
     """
+    if str(path).startswith("mlflow:"):  # "mlflow:URI#EXPERIMENT": runs tracked in MLflow
+        from stance.tracking import load_mlflow_runs, parse_location
+
+        return load_mlflow_runs(*parse_location(str(path)))
     root = Path(path)
     rows = [run_row(d, root) for d in find_runs(root)]
     if not rows:
