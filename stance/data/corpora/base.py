@@ -110,8 +110,8 @@ class CorpusSpec:
             CorpusSpec._registry[cls.name] = cls
 
     def __init__(self, name: str | None = None, clean: bool = True) -> None:
-        if name is not None:
-            self.name = name
+        #: The config's ``name``; most corpora keep their own (``type(self).name``).
+        self.config_name = name
         #: Read by the runner (the pipeline's TextCleaner), not by the loader.
         self.clean = clean
 

@@ -51,6 +51,6 @@ class UserFile(CorpusSpec, register=False):
         self.use_dataset_splits = use_dataset_splits
 
     def load(self, data_dir: Path) -> Corpus:
-        options = {key: value for key, value in vars(self).items() if key != "clean"}
-        options.setdefault("name", None)  # load_file names the corpus "file" unless told
-        return load_file(data_dir, options)
+        options = {k: v for k, v in vars(self).items() if k not in {"clean", "config_name"}}
+        # load_file names the corpus "file" unless the config says otherwise.
+        return load_file(data_dir, {**options, "name": self.config_name})
