@@ -149,9 +149,7 @@ class AllSides(CorpusSpec):
             }
         )
         # A name given in the config wins; otherwise the scheme decides (allsides / allsides_media).
-        name = self.config_name or (
-            "allsides" if scheme == "random" else f"allsides_{scheme}"
-        )
+        name = self.config_name or ("allsides" if scheme == "random" else f"allsides_{scheme}")
         files = [str(Path(data_dir) / "allsides" / "articles.jsonl.gz")]
         files += [
             str(Path(data_dir) / "allsides" / "splits" / scheme / f"{p}.tsv") for p in SPLIT_FILES
