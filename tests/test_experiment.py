@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stance.data.corpora.ru_us import RuUsRapprochement
 from stance.errors import ConfigError
 from stance.experiment import compose_config, rerun, run_experiment
 
+RU_US_ROWS = RuUsRapprochement.documented.rows
 FAST = ["split.n_splits=3", "report.bootstrap=200", "cache.features=false"]
 
 
@@ -58,9 +60,9 @@ def test_metrics_have_per_fold_pooled_and_interval(default_run):
     assert metrics["std"]["macro_f1"] >= 0
     # Out-of-fold: every row is scored exactly once.
     preds = pd.read_csv(default_run.run_dir / "predictions.csv")
-    assert len(preds) == 316 and preds["id"].is_unique
+    assert len(preds) == RU_US_ROWS and preds["id"].is_unique
     support = sum(c["support"] for c in metrics["pooled"]["per_class"].values())
-    assert support == 316
+    assert support == RU_US_ROWS
 
 
 def test_predictions_have_probabilities_that_sum_to_one(default_run):
@@ -114,7 +116,7 @@ def test_saved_model_is_refit_on_all_rows_and_reloads(default_run):
 
     pipeline = load_pipeline(default_run.run_dir / "model.skops")
     card = json.loads((default_run.run_dir / "model_card.json").read_text())
-    assert card["trained_on"]["rows"] == 316
+    assert card["trained_on"]["rows"] == RU_US_ROWS
     assert card["default_target"] == "Russia–US rapprochement"
     frame = default_run.corpus.frame.head(5)
     from stance.data.table import model_input

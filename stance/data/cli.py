@@ -23,8 +23,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _present(data_dir: Path, name: str) -> bool:
-    dataset = DATASETS[name]
-    return (data_dir / name / dataset.marker).exists()
+    return DATASETS[name].present(data_dir)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -32,29 +31,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     print(f"data directory: {data_dir}")
     print(f"{'corpus':<21} {'present':<8} {'rows':>7}  labels")
-    for entry in CORPORA.values():
-        present = all(_present(data_dir, d) for d in entry.datasets)
-        labels = ", ".join(f"{k} {v}" for k, v in entry.labels.items()) or entry.note
-        print(f"{entry.name:<21} {'yes' if present else 'no':<8} {entry.rows:>7}  {labels}")
+    for name, spec in CORPORA.items():
+        present = "yes" if spec.present(data_dir) else "no"
+        print(f"{name:<21} {present:<8} {spec.documented.rows:>7}  {spec.documented.summary()}")
     print("also: data=file for your own CSV / TSV / JSONL / Parquet / JSON folder / HF dataset")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Load a corpus and describe it: fields, label distribution, splits, notes."""
-    from stance.data.loading import load_corpus
+    from stance.data.loading import load_spec
 
     name = args.name
     if name not in CORPORA:
         if name in DATASETS:
-            name = next(c.name for c in CORPORA.values() if name in c.datasets)
+            name = next(n for n, s in CORPORA.items() if name in [d.name for d in s.datasets])
         else:
             dataset_names(name)  # raises with the known names
-    loader = "allsides" if name.startswith("allsides") else name
-    options = {"name": name, "loader": loader}
-    if name == "allsides_media":
-        options["split_scheme"] = "media"
-    corpus = load_corpus(options, _data_dir(args))
+    spec = CORPORA[name]
+    corpus = load_spec(spec(), _data_dir(args))
     frame = corpus.frame
     task = corpus.task
     print(
@@ -73,8 +68,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(
                 f"{column}: {values.nunique()} distinct (top: {', '.join(values.value_counts().index[:3])})"
             )
-    for note in corpus.notes:
-        print(f"note: {note}")
+    for note in [spec.notes, *corpus.notes]:
+        if note:
+            print(f"note: {note}")
     print(f"fingerprint: {corpus.fingerprint[:16]}")
     return 0
 
@@ -132,7 +128,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     listing.set_defaults(func=cmd_list)
 
     info = actions.add_parser("info", parents=[common], help="fields, label distribution, splits")
-    info.add_argument("name", help=f"one of {', '.join(CORPORA)}")
+    info.add_argument("name", help="a corpus or dataset name (see `stance data list`)")
     info.set_defaults(func=cmd_info)
 
     check = actions.add_parser("verify", parents=[common], help="check files against SHA256SUMS")

@@ -9,9 +9,7 @@ so an interrupted fetch never leaves a half-written corpus.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import shutil
 import tarfile
 import tempfile
@@ -133,46 +131,21 @@ def _copy_tree(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, dirs_exist_ok=True)
 
 
-def _layout_allsides(src: Path, dest: Path) -> None:
-    jsons = sorted((src / "data" / "jsons").glob("*.json"))
-    if not jsons:
-        raise DataError(f"{src}: no data/jsons/*.json in the AllSides archive")
-    with (
-        open(dest / "articles.jsonl.gz", "wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out,
-    ):
-        for path in jsons:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-    _copy_tree(src / "data" / "splits", dest / "splits")
-    if (src / "LICENSE").exists():
-        shutil.copy2(src / "LICENSE", dest / "LICENSE")
+#: Layouts named by a string in :attr:`Dataset.layout`; a corpus-specific layout is a
+#: function in its spec module (e.g. :func:`stance.data.corpora.allsides.layout_allsides`).
+LAYOUTS: dict[str, Callable[[Path, Path], None]] = {"copy": _copy_tree}
 
 
-def _layout_basil(src: Path, dest: Path) -> None:
-    for folder in ("articles", "annotations"):
-        if not (src / folder).is_dir():
-            raise DataError(f"{src}: no {folder}/ in the BASIL archive")
-        _copy_tree(src / folder, dest / folder)
-    if (src / "README.md").exists():
-        shutil.copy2(src / "README.md", dest / "UPSTREAM_README.md")
-    if (src / "annotation_changes.txt").exists():
-        shutil.copy2(src / "annotation_changes.txt", dest / "annotation_changes.txt")
-
-
-def _layout_tweeteval_stance(src: Path, dest: Path) -> None:
-    stance = src / "datasets" / "stance"
-    if not stance.is_dir():
-        raise DataError(f"{src}: no datasets/stance/ in the TweetEval archive")
-    _copy_tree(stance, dest)
-
-
-LAYOUTS: dict[str, Callable[[Path, Path], None]] = {
-    "allsides": _layout_allsides,
-    "basil": _layout_basil,
-    "tweeteval_stance": _layout_tweeteval_stance,
-    "copy": _copy_tree,
-}
+def layout_of(dataset: Dataset) -> Callable[[Path, Path], None]:
+    """The function that lays ``dataset``'s unpacked archive out."""
+    if callable(dataset.layout):
+        return dataset.layout
+    if dataset.layout not in LAYOUTS:
+        raise DataError(
+            f"{dataset.name}: unknown layout {dataset.layout!r}; known: {sorted(LAYOUTS)} "
+            "or a function"
+        )
+    return LAYOUTS[dataset.layout]
 
 
 def fetch_dataset(
@@ -207,7 +180,7 @@ def fetch_dataset(
                     )
                 archive = download(dataset.url, work / "archive", dataset.sha256)
             top = extract(archive, work / "unpacked")
-            LAYOUTS[dataset.layout](top, staged)
+            layout_of(dataset)(top, staged)
         if (staged / CHECKSUM_FILE).exists():
             problems = verify(staged)
             if problems:

@@ -1,44 +1,28 @@
-"""Dispatch from a ``data`` config to the loader that builds the corpus table.
+"""From a ``data`` config to the corpus table: instantiate its spec's ``_target_``, then load.
 
-A loader is ``f(data_dir, options) -> Corpus``; ``options`` is the whole
-``data`` config as a plain dict (loader-specific keys such as ``path`` or
-``split_scheme`` sit beside ``name``/``loader``/``clean``; a nested
-``options`` mapping is merged in for older configs).
+``conf/data/<name>.yaml`` names a :class:`~stance.data.corpora.CorpusSpec`
+subclass in ``_target_``; its other keys (``name``, ``clean``, ``path``,
+``targets``...) are the spec's constructor parameters, instantiated by Hydra
+exactly like features and models. Configs written before specs existed
+(``loader: <name>`` or only ``name:``, as in the ``config.yaml`` of old run
+directories) still load: the name is looked up among the registered specs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stance.data.corpora import (
-    RU_US_TARGET,
-    load_allsides,
-    load_basil_actor,
-    load_basil_relative,
-    load_basil_sentence,
-    load_ru_us_rapprochement,
-    load_semeval2016,
-    read_allsides_articles,
-)
+from stance.data.corpora import CorpusSpec, spec_classes
+from stance.data.corpora.allsides import read_allsides_articles
+from stance.data.corpora.file import UserFile
+from stance.data.corpora.ru_us import RU_US_TARGET
 from stance.data.table import Corpus
-from stance.data.user import load_file
-from stance.errors import ConfigError, DataError
+from stance.errors import ConfigError, DataError, StanceError
 
-__all__ = ["LOADERS", "RU_US_TARGET", "load_corpus", "read_allsides_articles"]
-
-Loader = Callable[[Path, Mapping[str, Any]], Corpus]
-
-LOADERS: dict[str, Loader] = {
-    "allsides": load_allsides,
-    "basil_actor": load_basil_actor,
-    "basil_relative": load_basil_relative,
-    "basil_sentence": load_basil_sentence,
-    "semeval2016": load_semeval2016,
-    "ru_us_rapprochement": load_ru_us_rapprochement,
-    "file": load_file,
-}
+__all__ = ["RU_US_TARGET", "build_spec", "load_corpus", "load_spec", "read_allsides_articles"]
 
 
 def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,17 +41,68 @@ def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return dict(cfg)
 
 
-def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path | str) -> Corpus:
-    """Load the corpus a ``data`` config names, from ``data_dir``."""
+def _legacy_spec(options: dict[str, Any]) -> type[CorpusSpec]:
+    """The spec a config without ``_target_`` means, by its ``loader`` or ``name``."""
+    key = options.pop("loader", None) or options.get("name")
+    known = {**spec_classes(), "file": UserFile}
+    if key not in known:
+        raise ConfigError(
+            f"the data config names no _target_ and {key!r} is not a known corpus; "
+            f"known: {sorted(known)}; e.g. _target_: {known['semeval2016'].target()}"
+        )
+    return known[key]
+
+
+def _spec_class(target: Any) -> type[CorpusSpec]:
+    from hydra.utils import get_class
+
+    known = ", ".join(spec.target() for spec in spec_classes().values())
+    try:
+        spec = get_class(str(target))
+    except Exception as exc:  # noqa: BLE001 - Hydra raises ImportError or ValueError
+        raise ConfigError(
+            f"data._target_ {target!r} cannot be imported ({exc}); known: {known}"
+        ) from None
+    if not (isinstance(spec, type) and issubclass(spec, CorpusSpec)):
+        raise ConfigError(f"data._target_ {target!r} is not a CorpusSpec subclass; known: {known}")
+    return spec
+
+
+def build_spec(data_cfg: Mapping[str, Any]) -> CorpusSpec:
+    """The :class:`CorpusSpec` a ``data`` config describes (its options checked by name)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
     options = _plain(data_cfg)
-    nested = options.pop("options", None) or {}
+    nested = options.pop("options", None) or {}  # older configs nest loader options
     options = {**options, **nested}
-    loader = options.get("loader", options.get("name"))
-    if loader not in LOADERS:
-        raise DataError(f"unknown data loader {loader!r}; known: {sorted(LOADERS)}")
+    target = options.pop("_target_", None)
+    if target is not None:
+        options.pop("loader", None)  # left over from a pre-spec config merged with a new one
+    spec = _legacy_spec(options) if target is None else _spec_class(target)
+    accepted = inspect.signature(spec.__init__).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = [p for p in accepted if p != "self"]
+        raise ConfigError(f"data: {spec.__name__} has no option(s) {unknown}; it takes {takes}")
+    try:
+        return instantiate({"_target_": spec.target(), **options}, _convert_="all")
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, StanceError):
+            raise exc.__cause__ from None
+        raise ConfigError(f"could not build the data spec {spec.__name__}: {exc}") from exc
+
+
+def load_spec(spec: CorpusSpec, data_dir: Path | str) -> Corpus:
+    """``spec.load(data_dir)``, after checking the data directory exists when it needs one."""
     data_dir = Path(data_dir)
-    if loader != "file" and not data_dir.is_dir():
+    if spec.datasets and not data_dir.is_dir():
         raise DataError(
             f"data directory {data_dir} does not exist; set STANCE_DATA_DIR or paths.data_dir"
         )
-    return LOADERS[loader](data_dir, options)
+    return spec.load(data_dir)
+
+
+def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path | str) -> Corpus:
+    """Load the corpus a ``data`` config names, from ``data_dir``."""
+    return load_spec(build_spec(data_cfg), data_dir)

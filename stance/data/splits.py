@@ -1,22 +1,27 @@
 """Train / test splits that respect the corpus's structure.
 
-Every splitter returns a list of :class:`Fold`; one fold for a predefined or
-temporal split, ``n_splits`` for k-fold. Grouped k-fold keeps a group (outlet,
-story, triplet) on one side, so a model is never scored on a group it saw.
+A splitter is a small class chosen by ``_target_`` in ``conf/split/*.yaml``
+(its other keys are constructor parameters, checked when it is built) with one
+method, :meth:`Splitter.folds`, returning a list of :class:`Fold`: one for a
+predefined or temporal split, ``n_splits`` for k-fold. Grouped k-fold keeps a
+group (outlet, story, triplet) on one side, so a model is never scored on a
+group it saw. :func:`make_folds` is the runner's entry point: it builds the
+splitter and applies the checks every split shares (non-empty sides, two classes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from stance.data.table import Corpus
-from stance.errors import ConfigError, DataError
+from stance.data.table import SPLIT_VALUES, Corpus
+from stance.errors import ConfigError, DataError, StanceError
 
 
 @dataclass(frozen=True)
@@ -28,18 +33,217 @@ class Fold:
     test: np.ndarray
 
 
+class Splitter:
+    """Base class: ``folds(corpus, seed)`` partitions a corpus's rows."""
+
+    #: The ``split.name`` of the config (reports and errors use it).
+    name: ClassVar[str]
+
+    def folds(self, corpus: Corpus, seed: int) -> list[Fold]:
+        raise NotImplementedError
+
+
+def _n_splits(value: Any) -> int:
+    try:
+        n_splits = int(value)
+        whole = not isinstance(value, bool) and float(value) == n_splits
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise ConfigError(f"split.n_splits must be an integer, got {value!r}")
+    if n_splits < 2:
+        raise ConfigError(f"split.n_splits must be at least 2, got {n_splits}")
+    return n_splits
+
+
+def _enough(corpus: Corpus, n_splits: int, what: str, count: int) -> None:
+    if count < n_splits:
+        raise DataError(
+            f"{corpus.name}: {count} {what} but split.n_splits={n_splits}; lower n_splits"
+        )
+
+
+class StratifiedKFoldSplit(Splitter):
+    """Stratified k-fold (label proportions kept in each fold); ignores groups."""
+
+    name = "kfold"
+
+    def __init__(self, n_splits: int = 5) -> None:
+        self.n_splits = _n_splits(n_splits)
+
+    def folds(self, corpus: Corpus, seed: int) -> list[Fold]:
+        labels = corpus.frame["label"].to_numpy()
+        smallest = int(pd.Series(labels).value_counts().min())
+        _enough(corpus, self.n_splits, "rows in the smallest class", smallest)
+        splitter = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=seed)
+        return [Fold(i, tr, te) for i, (tr, te) in enumerate(splitter.split(labels, labels))]
+
+
+class GroupKFoldSplit(Splitter):
+    """Stratified k-fold in which a group (outlet, story, triplet) never straddles train and test."""
+
+    name = "group_kfold"
+
+    def __init__(self, n_splits: int = 5) -> None:
+        self.n_splits = _n_splits(n_splits)
+
+    def folds(self, corpus: Corpus, seed: int) -> list[Fold]:
+        groups = corpus.frame["group"].to_numpy()
+        if (groups == "").any():
+            missing = int((groups == "").sum())
+            raise DataError(
+                f"{corpus.name}: {missing} rows have an empty 'group'; grouped k-fold needs a "
+                "group for every row (map data.columns.group, or use split=kfold)"
+            )
+        _enough(corpus, self.n_splits, "distinct groups", len(set(groups)))
+        labels = corpus.frame["label"].to_numpy()
+        splitter = StratifiedGroupKFold(n_splits=self.n_splits, shuffle=True, random_state=seed)
+        return [
+            Fold(i, np.sort(tr), np.sort(te))
+            for i, (tr, te) in enumerate(splitter.split(labels, labels, groups))
+        ]
+
+
+class PredefinedSplit(Splitter):
+    """The corpus's own released split (its ``split`` column): fit on ``train_parts``, score ``test_part``."""
+
+    name = "predefined"
+
+    def __init__(self, train_parts: Sequence[str] = ("train", "val"), test_part: str = "test"):
+        if isinstance(train_parts, str):
+            train_parts = [train_parts]
+        parts = [*train_parts, test_part]
+        unknown = [p for p in parts if p not in SPLIT_VALUES]
+        if unknown or not train_parts:
+            raise ConfigError(
+                f"split.train_parts / split.test_part must be among {sorted(SPLIT_VALUES)} "
+                f"(train_parts non-empty); got train_parts={list(train_parts)}, "
+                f"test_part={test_part!r}"
+            )
+        if test_part in train_parts:
+            raise ConfigError(f"split.test_part {test_part!r} is also in split.train_parts")
+        self.train_parts = list(train_parts)
+        self.test_part = test_part
+
+    def folds(self, corpus: Corpus, seed: int) -> list[Fold]:
+        if not corpus.has_predefined_split:
+            raise ConfigError(
+                f"{corpus.name} has no predefined split (no 'split' column); "
+                "use split=group_kfold, split=kfold or split=temporal"
+            )
+        parts = corpus.frame["split"].to_numpy()
+        train = np.flatnonzero(np.isin(parts, self.train_parts))
+        test = np.flatnonzero(parts == self.test_part)
+        return [Fold(0, train, test)]
+
+
+class TemporalSplit(Splitter):
+    """Train on rows dated before ``cutoff``, test on those on or after it.
+
+    Rows without a parsable date are left out of both sides (``undated: exclude``)
+    or fail the run (``undated: fail``).
+    """
+
+    name = "temporal"
+
+    def __init__(self, cutoff: Any = None, undated: str = "exclude") -> None:
+        try:
+            self.cutoff = pd.Timestamp(str(cutoff))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"split.cutoff must be an ISO date such as 2018-01-01, got {cutoff!r}"
+            ) from exc
+        if pd.isna(self.cutoff):
+            raise ConfigError(
+                f"split.cutoff must be an ISO date such as 2018-01-01, got {cutoff!r}"
+            )
+        if undated not in {"exclude", "fail"}:
+            raise ConfigError(f"split.undated must be 'exclude' or 'fail', got {undated!r}")
+        self.undated = undated
+
+    def folds(self, corpus: Corpus, seed: int) -> list[Fold]:
+        dates = pd.to_datetime(corpus.frame["date"], errors="coerce", utc=False, format="mixed")
+        undated = dates.isna().to_numpy()
+        if undated.any() and self.undated != "exclude":
+            position = int(np.flatnonzero(undated)[0])
+            raise DataError(
+                f"{corpus.name}: {int(undated.sum())} rows have no parsable 'date' "
+                f"(first: row {position}, value {corpus.frame['date'].iloc[position]!r}); "
+                "a temporal split needs a date on every row (or split.undated=exclude)"
+            )
+        before = (dates < self.cutoff).to_numpy()
+        return [Fold(0, np.flatnonzero(before & ~undated), np.flatnonzero(~before & ~undated))]
+
+
+SPLITTERS: dict[str, type[Splitter]] = {
+    s.name: s for s in (GroupKFoldSplit, StratifiedKFoldSplit, PredefinedSplit, TemporalSplit)
+}
+#: Keys of the ``split`` config read by the runner, not by the splitter.
+RUNNER_KEYS = frozenset({"name", "allow_unseen_labels"})
+
+
+def _params(cls: type) -> set[str]:
+    return {p for p in inspect.signature(cls.__init__).parameters if p != "self"}
+
+
+def build_splitter(split_cfg: Mapping[str, Any]) -> Splitter:
+    """The :class:`Splitter` a ``split`` config describes, via its ``_target_``.
+
+    A config without ``_target_`` (an old run's ``config.yaml``) is looked up by
+    ``name``. A parameter of *another* splitter (``n_splits`` left by an
+    experiment file after ``split=predefined``) is ignored, because Hydra
+    merges config groups that way; any other unknown key is an error.
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import get_class, instantiate
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(split_cfg, DictConfig):
+        missing = [k for k in split_cfg if OmegaConf.is_missing(split_cfg, k)]
+        if missing:
+            raise ConfigError(f"split.{missing[0]} must be set, e.g. split.{missing[0]}=...")
+        options = OmegaConf.to_container(split_cfg, resolve=True)
+    else:
+        options = dict(split_cfg)
+    target = options.pop("_target_", None)
+    name = options.get("name")
+    if target is None:
+        if name not in SPLITTERS:
+            raise ConfigError(f"unknown split {name!r}; choose one of {sorted(SPLITTERS)}")
+        cls: type = SPLITTERS[name]
+    else:
+        known = sorted(f"{s.__module__}.{s.__qualname__}" for s in SPLITTERS.values())
+        try:
+            cls = get_class(str(target))
+        except Exception as exc:  # noqa: BLE001 - Hydra raises ImportError or ValueError
+            raise ConfigError(
+                f"split._target_ {target!r} cannot be imported ({exc}); known: {known}"
+            ) from None
+        if not (isinstance(cls, type) and issubclass(cls, Splitter)):
+            raise ConfigError(f"split._target_ {target!r} is not a Splitter; known: {known}")
+    accepted = _params(cls)
+    shared = set().union(*(_params(s) for s in SPLITTERS.values()))
+    unknown = sorted(set(options) - accepted - shared - RUNNER_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"split: {cls.__name__} has no option(s) {unknown}; it takes {sorted(accepted)}"
+        )
+    kwargs = {k: v for k, v in options.items() if k in accepted}
+    try:
+        return instantiate(
+            {"_target_": f"{cls.__module__}.{cls.__qualname__}", **kwargs}, _convert_="all"
+        )
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, StanceError):
+            raise exc.__cause__ from None
+        raise ConfigError(f"could not build the split {cls.__name__}: {exc}") from exc
+
+
 def make_folds(corpus: Corpus, split_cfg: Mapping[str, Any], seed: int) -> list[Fold]:
-    """Build the folds a ``split`` config asks for."""
-    name = split_cfg.get("name")
-    builders = {
-        "predefined": _predefined,
-        "kfold": _stratified_kfold,
-        "group_kfold": _group_kfold,
-        "temporal": _temporal,
-    }
-    if name not in builders:
-        raise ConfigError(f"unknown split {name!r}; choose one of {sorted(builders)}")
-    folds = builders[name](corpus, split_cfg, seed)
+    """Build the folds a ``split`` config asks for, and check each can train and score."""
+    splitter = build_splitter(split_cfg)
+    name = split_cfg.get("name") or splitter.name
+    folds = splitter.folds(corpus, seed)
     for fold in folds:
         if len(fold.train) == 0 or len(fold.test) == 0:
             raise DataError(
@@ -53,74 +257,3 @@ def make_folds(corpus: Corpus, split_cfg: Mapping[str, Any], seed: int) -> list[
                 f"({classes[0]!r}); a classifier needs at least two"
             )
     return folds
-
-
-def _check_n_splits(corpus: Corpus, n_splits: int, what: str, count: int) -> None:
-    if n_splits < 2:
-        raise ConfigError(f"split.n_splits must be at least 2, got {n_splits}")
-    if count < n_splits:
-        raise DataError(
-            f"{corpus.name}: {count} {what} but split.n_splits={n_splits}; lower n_splits"
-        )
-
-
-def _predefined(corpus: Corpus, cfg: Mapping[str, Any], seed: int) -> list[Fold]:
-    if not corpus.has_predefined_split:
-        raise ConfigError(
-            f"{corpus.name} has no predefined split (no 'split' column); "
-            "use split=group_kfold, split=kfold or split=temporal"
-        )
-    parts = corpus.frame["split"].to_numpy()
-    train_parts = list(cfg.get("train_parts", ["train", "val"]))
-    test_part = cfg.get("test_part", "test")
-    train = np.flatnonzero(np.isin(parts, train_parts))
-    test = np.flatnonzero(parts == test_part)
-    return [Fold(0, train, test)]
-
-
-def _stratified_kfold(corpus: Corpus, cfg: Mapping[str, Any], seed: int) -> list[Fold]:
-    n_splits = int(cfg.get("n_splits", 5))
-    labels = corpus.frame["label"].to_numpy()
-    smallest = int(pd.Series(labels).value_counts().min())
-    _check_n_splits(corpus, n_splits, "rows in the smallest class", smallest)
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return [Fold(i, tr, te) for i, (tr, te) in enumerate(splitter.split(labels, labels))]
-
-
-def _group_kfold(corpus: Corpus, cfg: Mapping[str, Any], seed: int) -> list[Fold]:
-    n_splits = int(cfg.get("n_splits", 5))
-    groups = corpus.frame["group"].to_numpy()
-    if (groups == "").any():
-        missing = int((groups == "").sum())
-        raise DataError(
-            f"{corpus.name}: {missing} rows have an empty 'group'; grouped k-fold needs a group "
-            "for every row (map data.columns.group, or use split=kfold)"
-        )
-    _check_n_splits(corpus, n_splits, "distinct groups", len(set(groups)))
-    labels = corpus.frame["label"].to_numpy()
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return [
-        Fold(i, np.sort(tr), np.sort(te))
-        for i, (tr, te) in enumerate(splitter.split(labels, labels, groups))
-    ]
-
-
-def _temporal(corpus: Corpus, cfg: Mapping[str, Any], seed: int) -> list[Fold]:
-    cutoff = cfg.get("cutoff")
-    try:
-        cutoff_ts = pd.Timestamp(str(cutoff))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"split.cutoff must be an ISO date such as 2018-01-01, got {cutoff!r}"
-        ) from exc
-    dates = pd.to_datetime(corpus.frame["date"], errors="coerce", utc=False, format="mixed")
-    undated = dates.isna().to_numpy()
-    if undated.any() and cfg.get("undated", "exclude") != "exclude":
-        position = int(np.flatnonzero(undated)[0])
-        raise DataError(
-            f"{corpus.name}: {int(undated.sum())} rows have no parsable 'date' "
-            f"(first: row {position}, value {corpus.frame['date'].iloc[position]!r}); "
-            "a temporal split needs a date on every row (or split.undated=exclude)"
-        )
-    before = (dates < cutoff_ts).to_numpy()
-    return [Fold(0, np.flatnonzero(before & ~undated), np.flatnonzero(~before & ~undated))]

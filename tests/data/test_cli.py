@@ -10,6 +10,7 @@ import io
 import tarfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,8 @@ def test_fetch_from_local_http_server_then_verify_and_load(
 ):
     root, base_url = http_root
     digest = fake_tweeteval_archive(root / "tweeteval.tar.gz")
-    fake = registry.Dataset(
-        "tweeteval_stance",
-        "fake",
-        "mapping.txt",
-        f"{base_url}/tweeteval.tar.gz",
-        digest,
-        "tweeteval_stance",
+    fake = replace(
+        registry.DATASETS["tweeteval_stance"], url=f"{base_url}/tweeteval.tar.gz", sha256=digest
     )
     monkeypatch.setitem(fetch.DATASETS, "tweeteval_stance", fake)
     data_dir = tmp_path / "data"
@@ -103,25 +99,12 @@ def test_fetch_from_local_http_server_then_verify_and_load(
 def test_fetch_refuses_wrong_checksum_and_missing_url(http_root, tmp_path, monkeypatch):
     root, base_url = http_root
     fake_tweeteval_archive(root / "t.tar.gz")
-    bad = registry.Dataset(
-        "tweeteval_stance",
-        "fake",
-        "mapping.txt",
-        f"{base_url}/t.tar.gz",
-        "0" * 64,
-        "tweeteval_stance",
-    )
+    tweeteval = registry.DATASETS["tweeteval_stance"]
+    bad = replace(tweeteval, url=f"{base_url}/t.tar.gz", sha256="0" * 64)
     with pytest.raises(DataError, match="expected 0000.*refusing"):
         fetch.fetch_dataset(bad, tmp_path / "data")
     assert not (tmp_path / "data" / "tweeteval_stance").exists()
-    gone = registry.Dataset(
-        "tweeteval_stance",
-        "fake",
-        "mapping.txt",
-        f"{base_url}/nope.tar.gz",
-        None,
-        "tweeteval_stance",
-    )
+    gone = replace(tweeteval, url=f"{base_url}/nope.tar.gz", sha256=None)
     with pytest.raises(DataError, match="download of .* failed"):
         fetch.fetch_dataset(gone, tmp_path / "data")
     with pytest.raises(DataError, match="no public upstream"):
@@ -164,13 +147,18 @@ def test_list_and_info(tmp_path, capsys):
     assert run(["data", "list", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "basil_actor" in out and " no " in out
+    for name, spec in registry.CORPORA.items():  # every spec is listed, with its documented size
+        (line,) = [row for row in out.splitlines() if row.startswith(name + " ")]
+        assert f" {spec.documented.rows} " in line
     if not (DATA_DIR / "basil").is_dir():
         pytest.skip("shared corpora not available")
     assert run(["data", "list", "--data-dir", str(DATA_DIR)]) == 0
     assert "basil_actor           yes" in capsys.readouterr().out
     assert run(["data", "info", "basil_relative", "--data-dir", str(DATA_DIR)]) == 0
     out = capsys.readouterr().out
-    assert "300 rows" in out and "center 144" in out and "group: 100 distinct" in out
+    counts = registry.CORPORA["basil_relative"].documented
+    assert f"{counts.rows} rows" in out and f"center {counts.labels['center']}" in out
+    assert f"group: {counts.groups} distinct" in out
     assert run(["data", "verify", "basil", "--data-dir", str(DATA_DIR)]) == 0
 
 
