@@ -180,7 +180,11 @@ def load_file(data_dir: Path, options: Mapping[str, Any]) -> Corpus:
     metric_labels = tuple(str(x) for x in (options.get("metric_labels") or ()))
     name = str(options.get("name") or "file")
     task = Task(
-        name, labels, metric=str(options.get("metric") or "macro_f1"), metric_labels=metric_labels
+        name,
+        labels,
+        metric=str(options.get("metric") or "macro_f1"),
+        metric_labels=metric_labels,
+        extra_metrics=tuple(str(x) for x in (options.get("extra_metrics") or ())),
     )
     files = [str(path.resolve()) if path.exists() else str(path_value)]
     return Corpus(name, frame.reset_index(drop=True), task, files=files, notes=notes)

@@ -99,7 +99,7 @@ class Fnc1(CorpusSpec):
 
     name = "fnc1"
     datasets = (FNC1,)
-    task = Task("fnc1", FNC1_LABELS)
+    task = Task("fnc1", FNC1_LABELS, extra_metrics=("fnc_score",))
     documented = Counts(
         rows=49972 + 25413,
         labels={"unrelated": 54894, "discuss": 13373, "agree": 5581, "disagree": 1537},

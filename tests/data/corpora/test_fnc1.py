@@ -105,3 +105,9 @@ def test_fetch_lays_the_upstream_csvs_out_as_gzip(tmp_path):
         handle.addfile(info, io.BytesIO(b""))
     with pytest.raises(DataError, match=r"no train_stances.csv in the FNC-1 archive"):
         fetch_dataset(FNC1, tmp_path / "other", tmp_path / "empty.tar.gz")
+
+
+def test_fnc1_task_reports_the_official_fnc_score_beside_macro_f1():
+    """macro-F1 is the headline (the FNC score rewards the majority class); the score is reported too."""
+    assert Fnc1.task.metric == "macro_f1"
+    assert Fnc1.task.extra_metrics == ("fnc_score",)
