@@ -191,10 +191,12 @@ def unseen_label_notes(
     unseen = sorted(set(y[test]) - set(y[fold.train]))
     if not unseen:
         return ()
-    counts = {label: int((y[test] == label).sum()) for label in unseen}
+    # str(): labels print as 'x', not np.str_('x'), whatever the array's dtype.
+    counts = {str(label): int((y[test] == label).sum()) for label in unseen}
+    seen = sorted(str(label) for label in set(y[fold.train]))
     message = (
         f"split {split.name!r} fold {fold.index}: test label(s) {counts} never occur in the "
-        f"training part (training labels: {sorted(set(y[fold.train]))}); every test label must "
+        f"training part (training labels: {seen}); every test label must "
         "also be in training"
     )
     if split.allow_unseen_labels:
