@@ -40,7 +40,7 @@ from stance.fold_fit import FoldFeatures, instantiate_node, pipeline_from_spec
 from stance.fold_run import FoldOutcome, LoadedCorpus, row_groups, run_fold
 from stance.paths import conf_dir
 from stance.reporting.provenance import RunPeakMemory, StageTimer, git_state, package_versions
-from stance.reporting.run_dir import RunDirectory, run_log
+from stance.reporting.run_dir import RUN_LOGGER, RunDirectory, run_log
 from stance.run_config import DedupSpec, PipelineSpec, RunSettings, SelectionSpec, SplitSpec
 from stance.selection import NestedChooser, SelectionChoice
 
@@ -52,6 +52,9 @@ __all__ = [
     "row_groups",
     "run_experiment",
 ]
+
+#: The run's log lines go to stance-run.log in the run directory (see run_log).
+log = logging.getLogger(RUN_LOGGER)
 
 #: The files a rerun must reproduce byte for byte (run.json differs: timings, memory, dates).
 REPRODUCED_FILES = ("metrics.json", "predictions.csv")
@@ -186,11 +189,11 @@ def run_experiment(
     console = None if quiet else _console()
     staged = RunDirectory(run_dir)
     try:
-        with run_log(run_dir) as log:
+        with run_log(run_dir):
             log.info("run %s: seed %d, config %s", run_dir, settings.seed, _choices(cfg))
             timer = StageTimer(console, log)
-            outcome = _run_stages(cfg, settings, timer, console, log)
-            _write_run(staged, cfg, settings, outcome, timer, memory, started, log)
+            outcome = _run_stages(cfg, settings, timer, console)
+            _write_run(staged, cfg, settings, outcome, timer, memory, started)
     except BaseException:
         staged.abort()
         raise
@@ -205,9 +208,7 @@ def run_experiment(
     )
 
 
-def _run_stages(
-    cfg: DictConfig, settings: RunSettings, timer: StageTimer, console, log: logging.Logger
-) -> RunOutcome:
+def _run_stages(cfg: DictConfig, settings: RunSettings, timer: StageTimer, console) -> RunOutcome:
     """Load → split → cross-validate → evaluate → refit: the run, stage by stage."""
     cache = FoldCache(feature_cache_dir(settings.cache_dir) if settings.cache_features else None)
     data = load_data(cfg.data, settings.data_dir, cache, timer)
@@ -228,7 +229,9 @@ def _run_stages(
     return RunOutcome(data, cache, folds, cv, metrics, final, notes)
 
 
-def load_data(data_cfg: DictConfig, data_dir: Path, cache: FoldCache, timer) -> LoadedCorpus:
+def load_data(
+    data_cfg: DictConfig, data_dir: Path, cache: FoldCache, timer: StageTimer
+) -> LoadedCorpus:
     """The corpus, its fingerprint (cached by file stats) and the model input."""
     with timer.stage("load", f"Loading corpus {data_cfg.name!r} from {data_dir}"):
         corpus = load_corpus(data_cfg, data_dir)
@@ -238,7 +241,7 @@ def load_data(data_cfg: DictConfig, data_dir: Path, cache: FoldCache, timer) -> 
     return LoadedCorpus.of(corpus, fingerprint)
 
 
-def split_data(corpus: Corpus, split_cfg: DictConfig, seed: int, timer) -> list[Fold]:
+def split_data(corpus: Corpus, split_cfg: DictConfig, seed: int, timer: StageTimer) -> list[Fold]:
     """The outer folds the ``split`` config asks for."""
     with timer.stage("split", f"Splitting ({split_cfg.name})"):
         return make_folds(corpus, split_cfg, seed)
@@ -279,16 +282,20 @@ def cross_validate(
         fingerprint=data.fingerprint,
         background=None if dedup.enabled else False,
     )
-    outcomes = []
+
+    def one_fold(fold: Fold) -> FoldOutcome:
+        choice = None
+        fold_features = features
+        if chooser is not None:
+            fold_features, choice = chooser.choose(fold.index, fold.train)
+        outcome = run_fold(fold, data, fold_features, checks, dedup, split, timer)
+        log.info("fold %s: %s", fold.index, _fold_line(outcome.scores))
+        return replace(outcome, choice=choice)
+
     with checks:
-        for fold in _progress(folds, console, "Cross-validating" if len(folds) > 1 else "Training"):
-            choice = None
-            fold_features = features
-            if chooser is not None:
-                fold_features, choice = chooser.choose(fold.index, fold.train)
-            outcome = run_fold(fold, data, fold_features, checks, dedup, split, timer)
-            outcomes.append(replace(outcome, choice=choice))
-    return CrossValidation(tuple(outcomes), checks.worker_peak_mb)
+        description = "Cross-validating" if len(folds) > 1 else "Training"
+        outcomes = tuple(one_fold(fold) for fold in _progress(folds, console, description))
+    return CrossValidation(outcomes, checks.worker_peak_mb)
 
 
 def evaluate(
@@ -348,7 +355,6 @@ def _write_run(
     timer: StageTimer,
     memory: RunPeakMemory,
     started: datetime,
-    log: logging.Logger,
 ) -> None:
     """Write report, plots and model into the staging area, then publish with run.json last."""
     from stance.reporting.report import write_artifacts
@@ -412,6 +418,13 @@ def _run_record(
         "dedup_worker_peak_memory_mb": None if worker_peak is None else round(worker_peak, 1),
         "model_card": model_card,
     }
+
+
+def _fold_line(scores: dict[str, Any]) -> str:
+    numbers = {k: v for k, v in scores.items() if isinstance(v, (int, float)) and k != "fold"}
+    return ", ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in numbers.items()
+    )
 
 
 def _choices(cfg: DictConfig) -> str:

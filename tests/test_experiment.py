@@ -211,6 +211,8 @@ def test_run_log_holds_stages_notes_and_headline(default_run):
         assert line in log
     assert f"macro_f1 = {100 * metrics['headline']['value']:.2f}" in log
     assert "run.json written last" in log
+    for fold in metrics["folds"]:
+        assert f"fold {fold['fold']}: n_train {fold['n_train']}, n_test {fold['n_test']}" in log
     for note in default_run.corpus.notes:
         assert f"note: {note}" in log
 
