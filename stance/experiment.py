@@ -192,7 +192,7 @@ def run_experiment(
         with run_log(run_dir):
             log.info("run %s: seed %d, config %s", run_dir, settings.seed, _choices(cfg))
             timer = StageTimer(console, log)
-            outcome = _run_stages(cfg, settings, timer, console)
+            outcome = _run_stages(cfg.data, cfg.split, settings, timer, console)
             _write_run(staged, cfg, settings, outcome, timer, memory, started)
     except BaseException:
         staged.abort()
@@ -208,11 +208,17 @@ def run_experiment(
     )
 
 
-def _run_stages(cfg: DictConfig, settings: RunSettings, timer: StageTimer, console) -> RunOutcome:
-    """Load → split → cross-validate → evaluate → refit: the run, stage by stage."""
+def _run_stages(
+    data_cfg: DictConfig, split_cfg: DictConfig, settings: RunSettings, timer: StageTimer, console
+) -> RunOutcome:
+    """Load → split → cross-validate → evaluate → refit: the run, stage by stage.
+
+    Only the loader and the splitter see config nodes (``data``, ``split``); every
+    other stage gets its typed piece of ``settings``.
+    """
     cache = FoldCache(feature_cache_dir(settings.cache_dir) if settings.cache_features else None)
-    data = load_data(cfg.data, settings.data_dir, cache, timer)
-    folds = split_data(data.corpus, cfg.split, settings.seed, timer)
+    data = load_data(data_cfg, settings.data_dir, cache, timer)
+    folds = split_data(data.corpus, split_cfg, settings.seed, timer)
     features = FoldFeatures(settings.pipeline, cache, data.fingerprint, data.X, data.y, data.groups)
     chooser = nested_chooser(settings.selection, settings.pipeline, data, cache, timer)
     cv = cross_validate(
