@@ -20,14 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from stance.errors import ConfigError
+from stance.evaluation.metrics import headline_score
+from stance.fold_cache import FoldCache
+from stance.fold_fit import FoldFeatures
 from stance.paths import conf_dir
+from stance.run_config import PipelineSpec, SelectionSpec
+
+if TYPE_CHECKING:
+    from stance.data.table import Task
+    from stance.reporting.provenance import StageTimer
 
 
 @dataclass(frozen=True)
@@ -81,12 +89,12 @@ def parse_candidates(selection: Mapping[str, Any]) -> list[Candidate]:
     return candidates
 
 
-def candidate_config(cfg: DictConfig, candidate: Candidate) -> DictConfig:
-    """``cfg`` with its ``features`` and ``model`` replaced by ``candidate``'s."""
-    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    out.features = _group_node("features", candidate.features, candidate.features_params)
-    out.model = _group_node("model", candidate.model, candidate.model_params)
-    return out
+def candidate_spec(base: PipelineSpec, candidate: Candidate) -> PipelineSpec:
+    """``base`` (cleaner, seed) with its features and model replaced by ``candidate``'s."""
+    return base.with_parts(
+        _group_node("features", candidate.features, candidate.features_params),
+        _group_node("model", candidate.model, candidate.model_params),
+    )
 
 
 def inner_folds(
@@ -137,3 +145,85 @@ def select(
     best = int(np.argmax(table["inner_score"].to_numpy()))
     table["chosen"] = np.arange(len(table)) == best
     return candidates[best], table
+
+
+@dataclass(frozen=True)
+class SelectionChoice:
+    """One recorded choice: the outer fold (or ``"final"``), the winner, every inner score."""
+
+    fold: int | str
+    chosen: str
+    candidates: tuple[dict[str, Any], ...]
+
+    def as_record(self) -> dict[str, Any]:
+        return {"fold": self.fold, "chosen": self.chosen, "candidates": list(self.candidates)}
+
+    def describe(self) -> str:
+        """One report line."""
+        scores = ", ".join(
+            f"{c['candidate']} {100 * c['inner_score']:.1f}" for c in self.candidates
+        )
+        where = "saved model" if self.fold == "final" else f"fold {self.fold}"
+        return f"{where}: nested selection chose {self.chosen} (inner {scores})"
+
+
+class NestedChooser:
+    """Per outer fold, the :class:`~stance.fold_fit.FoldFeatures` of the candidate inner CV prefers.
+
+    Candidates share the per-fold feature cache (one :class:`FoldFeatures` per
+    candidate, built lazily), so a features file is fitted once per inner fold.
+    """
+
+    def __init__(
+        self,
+        spec: SelectionSpec,
+        base: PipelineSpec,
+        task: Task,
+        cache: FoldCache,
+        fingerprint: str,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        groups: np.ndarray | None,
+        timer: StageTimer,
+    ):
+        self.candidates = parse_candidates({"candidates": list(spec.candidates)})
+        self.spec, self.base, self.task, self.timer = spec, base, task, timer
+        self.cache, self.fingerprint, self.X, self.y, self.groups = cache, fingerprint, X, y, groups
+        self._features: dict[str, FoldFeatures] = {}
+
+    def _features_of(self, candidate: Candidate) -> FoldFeatures:
+        if candidate.name not in self._features:
+            self._features[candidate.name] = FoldFeatures(
+                candidate_spec(self.base, candidate),
+                self.cache,
+                self.fingerprint,
+                self.X,
+                self.y,
+                self.groups,
+            )
+        return self._features[candidate.name]
+
+    def _fit_predict(self, candidate: Candidate, train: np.ndarray, validation: np.ndarray):
+        fitted = self._features_of(candidate).fit(train)
+        return fitted.classifier.predict(fitted.transform(validation))
+
+    def _score(self, gold: np.ndarray, predicted: np.ndarray) -> float:
+        return headline_score(pd.Series(gold), pd.Series(predicted), self.task)
+
+    def choose(self, fold: int | str, rows: np.ndarray) -> tuple[FoldFeatures, SelectionChoice]:
+        """The winner's features (to fit on ``rows``) and the record of the choice."""
+        folds = inner_folds(rows, self.y, self.groups, self.spec.n_splits, self.spec.seed)
+        with self.timer.stage("select"):
+            best, table = select(self.candidates, folds, self.y, self._fit_predict, self._score)
+        choice = SelectionChoice(fold, best.name, tuple(table.to_dict(orient="records")))
+        return self._features_of(best), choice
+
+    def record(self, choices: Sequence[SelectionChoice]) -> dict[str, Any]:
+        """What metrics.json and run.json keep under ``selection``."""
+        grouped = " grouped by `group`" if self.groups is not None else ""
+        return {
+            "method": f"inner {self.spec.n_splits}-fold CV on each outer fold's training rows"
+            + grouped,
+            "metric": self.task.metric,
+            "folds": [choice.as_record() for choice in choices],
+        }

@@ -108,6 +108,7 @@ def test_provenance_is_complete(default_run):
     assert {"scikit-learn", "numpy", "pandas"} <= set(record["versions"])
     assert {"load", "fit", "predict", "write"} <= set(record["timings"])
     assert record["peak_memory_mb"] > 0
+    assert record["peak_memory_scope"] in {"run", "process"}
     assert "commit" in record["git"]
 
 
@@ -185,6 +186,54 @@ def test_rerun_from_provenance_reproduces_predictions(tmp_path, default_run):
     assert (again.run_dir / "predictions.csv").read_bytes() == (
         default_run.run_dir / "predictions.csv"
     ).read_bytes()
+    assert again.reproduced == {"metrics.json": True, "predictions.csv": True}
+
+
+def test_rerun_names_the_files_that_differ_and_the_versions_that_changed(tmp_path):
+    from stance.experiment import compare_outputs, describe_reproduction
+
+    for name, text in (("a", "1,2\n"), ("b", "1,3\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "predictions.csv").write_text(text)
+        (tmp_path / name / "metrics.json").write_text("{}")
+    identical = compare_outputs(tmp_path / "a", tmp_path / "b")
+    assert identical == {"metrics.json": True, "predictions.csv": False}
+    line = describe_reproduction(identical, {"numpy": "1.0"}, {"numpy": "2.0"})
+    assert line.startswith("NOT reproduced: predictions.csv differ")
+    assert "(metrics.json identical)" in line and "numpy 1.0 → 2.0" in line
+    assert describe_reproduction(compare_outputs(tmp_path / "a", tmp_path / "a"), {}, {}) == (
+        "reproduced: metrics.json, predictions.csv byte-identical to the original"
+    )
+
+
+def test_run_log_holds_stages_notes_and_headline(default_run):
+    log = (default_run.run_dir / "stance-run.log").read_text()
+    metrics = default_run.metrics
+    for line in ("Loading corpus 'ru_us_rapprochement'", "Splitting (group_kfold)", "Scoring"):
+        assert line in log
+    assert f"macro_f1 = {100 * metrics['headline']['value']:.2f}" in log
+    assert "run.json written last" in log
+    for fold in metrics["folds"]:
+        assert f"fold {fold['fold']}: n_train {fold['n_train']}, n_test {fold['n_test']}" in log
+    for note in default_run.corpus.notes:
+        assert f"note: {note}" in log
+
+
+def test_peak_memory_is_this_runs_not_the_process_high_water_mark(tmp_path, data_dir):
+    import resource
+
+    ballast = np.ones(125_000_000)  # 1 GB touched, freed before the run starts
+    del ballast
+    process_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = run_experiment(
+        _cfg(tmp_path, "split.n_splits=2", "save_model=false", "dedup.enabled=false"),
+        tmp_path / "r",
+        quiet=True,
+    )
+    record = json.loads((result.run_dir / "run.json").read_text())
+    if record["peak_memory_scope"] != "run":
+        pytest.skip("this platform cannot reset the peak; run.json says scope 'process'")
+    assert 0 < record["peak_memory_mb"] < process_peak_mb - 200
 
 
 def test_failed_run_leaves_no_directory(tmp_path, data_dir):

@@ -72,24 +72,24 @@ def test_candidates_are_validated() -> None:
 def test_nested_run_records_every_choice_and_never_scores_on_outer_test_rows(
     tmp_path, data_dir, monkeypatch
 ):
-    from stance import experiment
+    from stance.selection import NestedChooser
 
     outer = {}
     seen = []
-    original = experiment._NestedChooser.choose
+    original = NestedChooser.choose
 
     def spy_choose(self, fold, rows):
         outer[fold] = set(rows.tolist())
         return original(self, fold, rows)
 
-    original_fit_predict = experiment._NestedChooser._fit_predict
+    original_fit_predict = NestedChooser._fit_predict
 
     def spy_fit_predict(self, candidate, train, validation):
         seen.append(set(train.tolist()) | set(validation.tolist()))
         return original_fit_predict(self, candidate, train, validation)
 
-    monkeypatch.setattr(experiment._NestedChooser, "choose", spy_choose)
-    monkeypatch.setattr(experiment._NestedChooser, "_fit_predict", spy_fit_predict)
+    monkeypatch.setattr(NestedChooser, "choose", spy_choose)
+    monkeypatch.setattr(NestedChooser, "_fit_predict", spy_fit_predict)
     cfg = compose_config(
         [
             "+selection=inner_cv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import resource
 import subprocess
@@ -62,24 +63,59 @@ def git_state(path: Path | None = None) -> dict[str, object]:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident set size of this process (Linux reports KiB)."""
+    """Peak resident set size of this process since it started (Linux reports KiB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scale = 1 / 1024 / 1024 if sys.platform == "darwin" else 1 / 1024
     return round(rss * scale, 1)
 
 
-class StageTimer:
-    """Wall time per named stage, for run.json and the progress line."""
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATUS = Path("/proc/self/status")
 
-    def __init__(self, console=None) -> None:
+
+class RunPeakMemory:
+    """Peak resident memory of this process while one run ran, not since the process started.
+
+    Why: a Hydra sweep (``stance-run -m``) runs every job in one process, so the
+    process-wide peak (``ru_maxrss``) of job 5 is the largest of jobs 1–5. Linux
+    resets the peak when ``5`` is written to ``/proc/self/clear_refs``; the
+    peak since then is ``VmHWM`` in ``/proc/self/status``. Where that is not
+    possible (macOS, a locked-down /proc) the process-wide figure is reported
+    and :attr:`scope` says so.
+    """
+
+    def __init__(self) -> None:
+        try:
+            _CLEAR_REFS.write_text("5")
+            self.scope = "run"
+        except OSError:
+            self.scope = "process"
+
+    def mb(self) -> float:
+        """Peak MiB for :attr:`scope`: this run, or the whole process if it could not reset."""
+        if self.scope == "run":
+            for line in _STATUS.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        return peak_memory_mb()
+
+
+class StageTimer:
+    """Wall time per named stage, for run.json; each stage's message goes to console and log."""
+
+    def __init__(self, console=None, log: logging.Logger | None = None) -> None:
         self.timings: dict[str, float] = {}
         self.console = console
+        self.log = log
         self._start = time.perf_counter()
 
     @contextmanager
     def stage(self, name: str, message: str | None = None):
-        if self.console is not None and message:
-            self.console.log(f"{message}…")
+        if message:
+            if self.console is not None:
+                self.console.log(f"{message}…")
+            if self.log is not None:
+                self.log.info("%s…", message)
         start = time.perf_counter()
         try:
             yield

@@ -5,20 +5,31 @@ Artifacts are written under ``.staging/`` and moved into place by
 ``run.json`` is complete. :meth:`RunDirectory.abort` removes what the run
 wrote (and the directory itself when nothing else lives there), so a failed or
 interrupted run never leaves a half-written directory behind.
+
+:func:`run_log` writes the run's own log lines (stages, notes, headline) to
+``stance-run.log``, the file Hydra's job logging opens in the run directory.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-#: Files Hydra writes into a run directory before our code runs.
-_HYDRA_OWNED = {".hydra", ".staging", "stance-run.log", "run_experiment.log"}
+#: The run's log, in the run directory (the name Hydra's job logging gives it too).
+LOG_NAME = "stance-run.log"
+#: Files written into a run directory before the run's artifacts (by Hydra or the log).
+_HYDRA_OWNED = {".hydra", ".staging", LOG_NAME, "run_experiment.log"}
+#: The runner's logger; it does not propagate, so Hydra's console handler does not repeat
+#: on stdout what the rich console already shows on stderr.
+RUN_LOGGER = "stance.run"
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -83,3 +94,23 @@ class RunDirectory:
         leftovers = {p.name for p in self.path.iterdir()}
         if leftovers <= _HYDRA_OWNED:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+@contextmanager
+def run_log(run_dir: Path) -> Iterator[logging.Logger]:
+    """The run's logger, writing to ``run_dir/stance-run.log`` until the block ends.
+
+    Under Hydra that file is the job log Hydra creates (and would otherwise leave
+    empty: the runner prints through rich, not logging); both append to it.
+    """
+    logger = logging.getLogger(RUN_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.FileHandler(Path(run_dir) / LOG_NAME, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield logger
+    finally:
+        logger.removeHandler(handler)
+        handler.close()

@@ -3,7 +3,7 @@
 Two separate ``stance-run`` processes (different hash seeds, the second reading
 the feature cache the first wrote) with the same config and seed give
 byte-identical ``predictions.csv`` and ``metrics.json``; ``stance rerun RUN_DIR``
-rebuilds the run from ``run.json`` alone and reproduces it byte for byte.
+rebuilds the run from ``run.json`` alone, reproduces it byte for byte and says so.
 """
 
 from __future__ import annotations
@@ -70,6 +70,9 @@ def test_stance_rerun_reproduces_from_run_json(two_runs, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(new.resolve())
+    assert "reproduced: metrics.json, predictions.csv byte-identical to the original" in (
+        done.stderr
+    )
     assert (new / "run.json").is_file()
     for name in ("predictions.csv", "metrics.json"):
         assert (new / name).read_bytes() == (original / name).read_bytes(), name
