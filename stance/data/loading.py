@@ -26,7 +26,7 @@ from stance.data.table import Corpus
 from stance.data.user import load_file
 from stance.errors import ConfigError, DataError
 
-__all__ = ["LOADERS", "RU_US_TARGET", "load_corpus", "read_allsides_articles"]
+__all__ = ["LOADERS", "RU_US_TARGET", "describe_source", "load_corpus", "read_allsides_articles"]
 
 Loader = Callable[[Path, Mapping[str, Any]], Corpus]
 
@@ -71,3 +71,23 @@ def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path | str) -> Corpus:
             f"data directory {data_dir} does not exist; set STANCE_DATA_DIR or paths.data_dir"
         )
     return LOADERS[loader](data_dir, options)
+
+
+def describe_source(data_cfg: Mapping[str, Any], data_dir: Path | str) -> str:
+    """What the loading progress line names: ``corpus 'file' from /abs/corpus.csv`` for
+    ``data=file`` (the file being read), ``corpus 'allsides' from DATA_DIR`` otherwise."""
+    name = data_cfg.get("name")
+    loader = data_cfg.get("loader", name)
+    if loader == "file":
+        try:
+            value = data_cfg.get("path")
+        except Exception:  # noqa: BLE001 - '???' (unset): load_corpus reports it
+            value = None
+        if value:
+            # The same rule as stance.data.user.load_file: as given (~ expanded),
+            # else relative to the data directory when it exists there.
+            path = Path(str(value)).expanduser()
+            if not path.is_absolute() and not path.exists() and (Path(data_dir) / path).exists():
+                path = Path(data_dir) / path
+            return f"corpus {name!r} from {path.resolve() if path.exists() else value}"
+    return f"corpus {name!r} from {data_dir}"
