@@ -7,12 +7,12 @@ Committed notebooks carry no outputs, so no corpus text lands in the repository.
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.corpus_counts import counts_in
 from tests.paths import NOTEBOOKS_DIR
 
 nbformat = pytest.importorskip("nbformat")
@@ -37,26 +37,6 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert not with_outputs, f"{path.name}: clear outputs before committing (cells {with_outputs})"
 
 
-def _corpus_counts() -> set[int]:
-    """Every documented corpus size and label count (the registry), and the Russia–US
-    labels' actual counts when the data is present: numbers prose must not repeat."""
-    from stance.data.registry import CORPORA
-    from stance.paths import default_data_dir
-
-    counts = set()
-    for entry in CORPORA.values():
-        counts.add(entry.rows)
-        counts.update(entry.labels.values())
-    labels = default_data_dir() / "ru_us_rapprochement" / "labels.csv"
-    if labels.exists():
-        import pandas as pd
-
-        frame = pd.read_csv(labels, usecols=["label"])
-        counts.add(len(frame))
-        counts.update(int(n) for n in frame["label"].value_counts())
-    return counts
-
-
 def _prose(cell) -> str:
     """A markdown cell's text; a code cell's comments and string literals (not its numbers:
     ``n_resamples=300`` is a setting, not a count)."""
@@ -76,13 +56,7 @@ def _prose(cell) -> str:
 def test_notebook_prose_has_no_corpus_counts(path: Path) -> None:
     """Corpus counts change when labels are added: compute them in a cell, never type them."""
     nb = nbformat.read(path, as_version=4)
-    found = []
-    for i, cell in enumerate(nb.cells):
-        text = _prose(cell)
-        for n in _corpus_counts():
-            for form in {str(n), f"{n:,}"}:
-                if re.search(rf"(?<![\w.,]){re.escape(form)}(?!\w|[.,]\d)", text):
-                    found.append((i, form))
+    found = [(i, form) for i, cell in enumerate(nb.cells) for form in counts_in(_prose(cell))]
     assert not found, f"{path.name}: corpus counts typed as literals (cell, number): {found}"
 
 
