@@ -5,7 +5,9 @@ Reads articles.jsonl.gz and the released random split, fits word 1-2-gram TF-IDF
 (conf/model/logreg.yaml) on train+val, and prints test macro-F1 as JSON. No
 stance imports: this is the yardstick ``bench_overhead.py`` times stance-run against.
 
-Usage: python experiments/bare_sklearn_allsides.py [DATA_DIR]   (default /work/shared/data)
+Usage: python experiments/bare_sklearn_allsides.py [DATA_DIR]
+(default: stance.paths.default_data_dir(), i.e. STANCE_DATA_DIR or ./shared/data;
+bench_overhead.py passes DATA_DIR, so the timed script imports nothing from stance)
 """
 
 from __future__ import annotations
@@ -67,5 +69,10 @@ def main(data_dir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/data")
+    if len(sys.argv) > 1:
+        data = Path(sys.argv[1])
+    else:
+        from stance.paths import default_data_dir
+
+        data = default_data_dir()
     print(json.dumps(main(data)), flush=True)

@@ -36,7 +36,10 @@ sys.path.insert(0, str(HERE))
 
 import run_benchmarks  # noqa: E402
 
+from stance.paths import default_data_dir  # noqa: E402
+
 WORK = run_benchmarks.RUNS / "speed"
+ALLSIDES_ARTICLES = default_data_dir() / "allsides" / "articles.jsonl.gz"
 #: Reruns that swap the classifier itself (a sweep over classifiers), beside model.C=2.
 SWAPS = ("svm", "cnb")
 STANCE_CMD = [
@@ -68,7 +71,8 @@ def timed(command: list[str], log: Path) -> dict:
 
 def bare(i: int) -> dict:
     log = WORK / f"bare_{i}.log"
-    out = timed([sys.executable, str(HERE / "bare_sklearn_allsides.py")], log)
+    script = str(HERE / "bare_sklearn_allsides.py")
+    out = timed([sys.executable, script, str(default_data_dir())], log)
     result = json.loads(log.read_text(encoding="utf-8").strip().splitlines()[-1])
     return {
         **out,
@@ -241,7 +245,7 @@ def measure_features(n: int = 3000) -> dict:
     from stance.features.text import NgramTfidf
 
     rows = []
-    with gzip.open("/work/shared/data/allsides/articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(ALLSIDES_ARTICLES, "rt", encoding="utf-8") as fh:
         for line in fh:
             a = json.loads(line)
             rows.append({"text": a.get("content_original") or "", "title": a.get("title") or ""})
@@ -269,7 +273,7 @@ def measure_cleaner(n: int = 500) -> dict:
     from stance.data.clean import TextCleaner
 
     rows = []
-    with gzip.open("/work/shared/data/allsides/articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(ALLSIDES_ARTICLES, "rt", encoding="utf-8") as fh:
         for line in fh:
             a = json.loads(line)
             rows.append({"text": a.get("content_original") or "", "title": a.get("title") or ""})

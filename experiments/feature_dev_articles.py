@@ -10,7 +10,6 @@ import gzip
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +23,9 @@ from stance.features.actors import TargetWindowTfidf, load_actor_lexicon, make_u
 from stance.features.lexicon import LexiconFeatures
 from stance.features.text import NgramTfidf
 from stance.models.zoo import NBSVM, ClassOffsetTuner
+from stance.paths import default_data_dir
 
-DATA = Path("/work/shared/data")
+DATA = default_data_dir()
 
 
 def load_basil() -> pd.DataFrame:

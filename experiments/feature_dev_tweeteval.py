@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -18,8 +17,9 @@ from sklearn.pipeline import make_pipeline
 from stance.features.actors import TargetConditioned, make_union
 from stance.features.text import NgramTfidf
 from stance.models.zoo import NBSVM, CalibratedLinearSVC, ClassOffsetTuner, make_voting
+from stance.paths import default_data_dir
 
-D = Path("/work/shared/data/tweeteval_stance")
+D = default_data_dir() / "tweeteval_stance"
 LAB = {"0": "none", "1": "against", "2": "favor"}
 NAMES = {
     "abortion": "Legalization of Abortion",

@@ -1,7 +1,5 @@
 """Quick TweetEval probe (scratch): per-target vs pooled, word+char tf-idf."""
 
-from pathlib import Path
-
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -9,7 +7,9 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_union
 from sklearn.svm import LinearSVC
 
-D = Path("/work/shared/data/tweeteval_stance")
+from stance.paths import default_data_dir
+
+D = default_data_dir() / "tweeteval_stance"
 LAB = {"0": "none", "1": "against", "2": "favor"}
 
 

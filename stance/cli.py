@@ -42,6 +42,14 @@ def run_main() -> None:
     from stance.paths import conf_dir
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Overrides are checked (and `~` in paths expanded) before Hydra sees them, so a
+    # typo is one line with a suggestion, not Hydra's multi-line error.
+    from stance.config_check import check_overrides
+
+    try:
+        sys.argv[1:] = check_overrides(sys.argv[1:], conf_dir())
+    except StanceError as exc:
+        _fail(str(exc))
     # Data warnings (e.g. rows dropped for empty text) as one line, not file:line + source.
     warnings.showwarning = _one_line_warning
 

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from stance.cache import feature_cache_dir
 from stance.data.duplicate_checks import DuplicateChecks, no_duplicates
 from stance.data.fingerprints import corpus_fingerprint
-from stance.data.loading import load_corpus
+from stance.data.loading import describe_source, load_corpus
 from stance.data.splits import Fold, make_folds
 from stance.data.table import Corpus, Task
 from stance.errors import DataError
@@ -240,7 +240,7 @@ def load_data(
     data_cfg: DictConfig, data_dir: Path, cache: FoldCache, timer: StageTimer
 ) -> LoadedCorpus:
     """The corpus, its fingerprint (cached by file stats) and the model input."""
-    with timer.stage("load", f"Loading corpus {data_cfg.name!r} from {data_dir}"):
+    with timer.stage("load", f"Loading {describe_source(data_cfg, data_dir)}"):
         corpus = load_corpus(data_cfg, data_dir)
         fingerprint = corpus_fingerprint(
             corpus, OmegaConf.to_container(data_cfg, resolve=True), cache

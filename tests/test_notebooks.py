@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus_counts import counts_in
 from tests.paths import NOTEBOOKS_DIR
 
 nbformat = pytest.importorskip("nbformat")
@@ -36,6 +37,29 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert not with_outputs, f"{path.name}: clear outputs before committing (cells {with_outputs})"
 
 
+def _prose(cell) -> str:
+    """A markdown cell's text; a code cell's comments and string literals (not its numbers:
+    ``n_resamples=300`` is a setting, not a count)."""
+    if cell.cell_type != "code":
+        return cell.source
+    import io
+    import tokenize
+
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(cell.source).readline)
+        return "\n".join(t.string for t in tokens if t.type in (tokenize.COMMENT, tokenize.STRING))
+    except (tokenize.TokenError, SyntaxError):
+        return cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_prose_has_no_corpus_counts(path: Path) -> None:
+    """Corpus counts change when labels are added: compute them in a cell, never type them."""
+    nb = nbformat.read(path, as_version=4)
+    found = [(i, form) for i, cell in enumerate(nb.cells) for form in counts_in(_prose(cell))]
+    assert not found, f"{path.name}: corpus counts typed as literals (cell, number): {found}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,5 +77,12 @@ def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     elapsed = time.perf_counter() - start
     pngs = list(tmp_path.rglob("*.png"))
     assert pngs, "the notebook saved no figures"
+    stderr = [
+        out.get("text", "")
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("name") == "stderr"
+    ]
+    assert not [t for t in stderr if "IProgress not found" in t], "install ipywidgets ([dev])"
     if os.environ.get("STANCE_NOTEBOOK_TIMING"):
         print(f"{path.name}: {elapsed:.1f}s")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from stance.analysis.runs import read_json
+from stance.analysis.runs import override_labels, read_json, read_overrides
 from stance.evaluation.bootstrap import paired_bootstrap
 from stance.evaluation.metrics import display_name, get_metric
 
@@ -79,10 +79,29 @@ def _run_dir(ref: RunRef) -> Path:
     return Path(ref)
 
 
-def _name(run_dir: Path, ref: RunRef) -> str:
-    if isinstance(ref, pd.Series | dict) and ref.get("run"):
-        return str(ref["run"])
-    return run_dir.name
+def _names(dir_a: Path, ref_a: RunRef, dir_b: Path, ref_b: RunRef) -> tuple[str, str]:
+    """Name two runs by what differs between them (``model=logreg`` vs ``model=cnb``).
+
+    The overrides each run was started with (``.hydra/overrides.yaml``) that the
+    other lacks; else a ``load_runs`` row's ``label``/``run``; else the directory name.
+    """
+    a, b = read_overrides(dir_a), read_overrides(dir_b)
+    if a is not None and b is not None:
+        label_a, label_b = override_labels([a, b])
+        if label_a != label_b:
+            return label_a, label_b
+
+    def fallback(run_dir: Path, ref: RunRef) -> str:
+        if isinstance(ref, pd.Series | dict):
+            for key in ("label", "run"):
+                if ref.get(key):
+                    return str(ref[key])
+        return run_dir.name
+
+    name_a, name_b = fallback(dir_a, ref_a), fallback(dir_b, ref_b)
+    if name_a == name_b:
+        name_a, name_b = f"{name_a} ({dir_a.name})", f"{name_b} ({dir_b.name})"
+    return name_a, name_b
 
 
 def _read_predictions(run_dir: Path) -> pd.DataFrame:
@@ -151,8 +170,8 @@ def compare(
     over the task's averaged labels). Positive ``delta`` means B scores higher.
     """
     dir_a, dir_b = _run_dir(run_a), _run_dir(run_b)
-    name_a = name_a or _name(dir_a, run_a)
-    name_b = name_b or _name(dir_b, run_b)
+    default_a, default_b = _names(dir_a, run_a, dir_b, run_b)
+    name_a, name_b = name_a or default_a, name_b or default_b
     task: dict[str, Any] = {}
     if (dir_a / "metrics.json").exists():
         task = read_json(dir_a / "metrics.json").get("task", {})

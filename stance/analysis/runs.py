@@ -8,7 +8,8 @@ in-progress runs, Hydra's multirun bookkeeping) is skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,48 @@ def find_runs(path: str | Path) -> list[Path]:
 def read_json(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def read_overrides(run_dir: str | Path) -> list[str] | None:
+    """The command-line overrides a run was started with (``.hydra/overrides.yaml``), or None."""
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    return [str(item) for item in OmegaConf.to_container(OmegaConf.load(path)) or []]
+
+
+def override_labels(overrides: Sequence[Sequence[str] | None]) -> list[str | None]:
+    """Name each run by the overrides that set it apart from the others.
+
+    Overrides every run shares (``split.n_splits=2`` given to the whole sweep)
+    are left out; a run with none of its own is ``defaults``. None where a run
+    has no record of its overrides.
+    """
+    known = [set(o) for o in overrides if o is not None]
+    common = set.intersection(*known) if len(known) > 1 else set()
+    labels: list[str | None] = []
+    for items in overrides:
+        if items is None:
+            labels.append(None)
+            continue
+        own = [o for o in items if o not in common]
+        labels.append(" ".join(own) if own else ("defaults" if not items else " ".join(items)))
+    return labels
+
+
+def format_cell(value: Any) -> str:
+    """A table cell for people: empty for missing, ``3000`` not ``3000.0``, 4 significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4g}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_cell(v) for v in value) + "]"
+    return str(value)
 
 
 def run_row(run_dir: str | Path, root: str | Path | None = None) -> dict[str, Any]:
@@ -89,6 +132,8 @@ def run_row(run_dir: str | Path, root: str | Path | None = None) -> dict[str, An
     data = record.get("data") or {}
     if "fingerprint" in data:
         row["data.fingerprint"] = data["fingerprint"]
+    overrides = read_overrides(run_dir)
+    row["overrides"] = None if overrides is None else " ".join(overrides)
     row["run_dir"] = str(run_dir.resolve())
     preds = run_dir / "predictions.csv"
     row["predictions"] = str(preds.resolve()) if preds.exists() else None
@@ -103,7 +148,9 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     ``split.name``, ``seed``...), ``metric``/``value``/``ci_lo``/``ci_hi``
     (headline, fractions), ``pooled.*``, ``mean.*``/``std.*`` over folds,
     ``time.*`` per stage, ``wall_time_s``, ``peak_memory_mb``, ``run_dir`` and
-    ``predictions`` (absolute paths). Sorted by headline value, best first.
+    ``predictions`` (absolute paths), ``overrides`` (the command line's, from
+    ``.hydra/overrides.yaml``) and ``label`` (the overrides that set the run apart
+    from the others, e.g. ``model=cnb``). Sorted by headline value, best first.
     ``path`` may also be ``"mlflow:URI#EXPERIMENT"`` (e.g.
     ``"mlflow:sqlite:///outputs/mlruns.db#stance"``): the same columns, read from MLflow.
     """
@@ -116,9 +163,23 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["run", "metric", "value", "ci_lo", "ci_hi", "run_dir"])
     frame = pd.DataFrame(rows)
+    frame["label"] = _labels(frame)
     if "value" in frame:
         frame = frame.sort_values("value", ascending=False, na_position="last", kind="stable")
     return frame.reset_index(drop=True)
+
+
+def _labels(frame: pd.DataFrame) -> list[str]:
+    """What tells each run apart: its own overrides, else its varying config values."""
+    labels = override_labels([read_overrides(d) for d in frame["run_dir"]])
+    cols = varying_columns(frame)
+    out = []
+    for (_, row), label in zip(frame.iterrows(), labels, strict=True):
+        if label is None:
+            cells = [(c, format_cell(row[c])) for c in cols]
+            label = " ".join(f"{c}={v}" for c, v in cells if v) or str(row["run"])
+        out.append(label)
+    return out
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
@@ -138,6 +199,8 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
         "peak_memory_mb",
         "n_folds",
         "tag",
+        "overrides",
+        "label",
     }
     prefixes = ("pooled.", "mean.", "std.", "time.", "data.fingerprint")
     cols = []
@@ -149,15 +212,21 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
     return cols
 
 
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """A compact, readable view: what varied, headline with 95% CI in percent, costs."""
-    cols = varying_columns(runs)
-    out = runs[["run", *cols]].copy()
+def summary_table(runs: pd.DataFrame, config_columns: bool = True) -> pd.DataFrame:
+    """A compact, readable view: each run's label (its own overrides), what varied in the
+    config (``config_columns``; empty cells blank, integers as integers), the headline with
+    95% CI in percent, and costs."""
+    cols = varying_columns(runs) if config_columns else []
+    out = runs[["run"]].copy()
+    if "label" in runs:
+        out["overrides"] = runs["label"]
+    for col in cols:
+        out[col] = [format_cell(v) for v in runs[col]]
     out["score (95% CI)"] = [
         f"{100 * v:.1f} ({100 * lo:.1f}–{100 * hi:.1f})" if pd.notna(lo) else f"{100 * v:.1f}"
         for v, lo, hi in zip(runs["value"], runs["ci_lo"], runs["ci_hi"], strict=True)
     ]
     for col in ("wall_time_s", "peak_memory_mb"):
         if col in runs:
-            out[col] = runs[col].round(1)
+            out[col] = [format_cell(round(v, 1)) if pd.notna(v) else "" for v in runs[col]]
     return out

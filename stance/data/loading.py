@@ -22,7 +22,14 @@ from stance.data.corpora.ru_us import RU_US_TARGET
 from stance.data.table import Corpus
 from stance.errors import ConfigError, DataError, StanceError
 
-__all__ = ["RU_US_TARGET", "build_spec", "load_corpus", "load_spec", "read_allsides_articles"]
+__all__ = [
+    "RU_US_TARGET",
+    "build_spec",
+    "describe_source",
+    "load_corpus",
+    "load_spec",
+    "read_allsides_articles",
+]
 
 
 def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,3 +113,22 @@ def load_spec(spec: CorpusSpec, data_dir: Path | str) -> Corpus:
 def load_corpus(data_cfg: Mapping[str, Any], data_dir: Path | str) -> Corpus:
     """Load the corpus a ``data`` config names, from ``data_dir``."""
     return load_spec(build_spec(data_cfg), data_dir)
+
+
+def describe_source(data_cfg: Mapping[str, Any], data_dir: Path | str) -> str:
+    """What the loading progress line names: ``corpus 'file' from /abs/corpus.csv`` for
+    ``data=file`` (the file being read), ``corpus 'allsides' from DATA_DIR`` otherwise."""
+    name = data_cfg.get("name")
+    if str(data_cfg.get("_target_", "")).endswith(".UserFile") or name == "file":
+        try:
+            value = data_cfg.get("path")
+        except Exception:  # noqa: BLE001 - '???' (unset): load_corpus reports it
+            value = None
+        if value:
+            # The same rule as stance.data.user.load_file: as given (~ expanded),
+            # else relative to the data directory when it exists there.
+            path = Path(str(value)).expanduser()
+            if not path.is_absolute() and not path.exists() and (Path(data_dir) / path).exists():
+                path = Path(data_dir) / path
+            return f"corpus {name!r} from {path.resolve() if path.exists() else value}"
+    return f"corpus {name!r} from {data_dir}"

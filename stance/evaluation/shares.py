@@ -77,7 +77,10 @@ def wilson_interval(count: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # At p = 0 or 1 rounding can put a bound 1e-16 on the wrong side of p (plots refuse
+    # negative error bars); the exact bound there is p itself.
+    lo, hi = np.minimum(centre - half, p), np.maximum(centre + half, p)
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
 
 
 def _item_vectors(

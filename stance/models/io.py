@@ -51,6 +51,20 @@ def _skops_io() -> Any:
     return import_skops_io()
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (the only portable way to read it)
+    os.umask(mask)
+    return mask
+
+
 def save_model(pipeline: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``pipeline`` to ``path`` in skops format, atomically.
 
@@ -66,6 +80,8 @@ def save_model(pipeline: Any, path: str | os.PathLike[str]) -> Path:
     os.close(fd)
     try:
         sio.dump(pipeline, tmp_name)
+        # mkstemp creates 0600; a shared model must be as readable as any file the user writes.
+        os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

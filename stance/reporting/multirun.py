@@ -22,7 +22,9 @@ def write_sweep_summary(sweep_dir: Path, plot_format: str = "png") -> Path | Non
     if runs.empty:
         return None
     runs.to_csv(sweep_dir / "summary.csv", index=False)
-    table = summary_table(runs)
+    # Each run is named by its own overrides (``model=cnb``); the full config of every
+    # run stays in summary.csv.
+    table = summary_table(runs, config_columns=False)
     metric = runs["metric"].iloc[0]
     (sweep_dir / "summary.md").write_text(
         f"# Sweep summary: {len(runs)} runs, headline {metric} (best first)\n\n"
@@ -30,34 +32,25 @@ def write_sweep_summary(sweep_dir: Path, plot_format: str = "png") -> Path | Non
         + "\n",
         encoding="utf-8",
     )
-    _comparison_plot(runs, table, sweep_dir / f"summary.{plot_format}", metric)
+    _comparison_plot(runs, sweep_dir / f"summary.{plot_format}", metric)
     return sweep_dir / "summary.md"
 
 
-def _comparison_plot(runs, table, path: Path, metric: str) -> None:
+def _comparison_plot(runs, path: Path, metric: str) -> None:
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    varying = [
-        c
-        for c in table.columns
-        if c not in {"run", "score (95% CI)", "wall_time_s", "peak_memory_mb"}
-    ]
-
-    def show(value: Any) -> str:
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-    labels = [
-        ", ".join(f"{c.split('.')[-1]}={show(row[c])}" for c in varying) or str(row["run"])
-        for _, row in table.iterrows()
-    ]
     ordered = runs.reset_index(drop=True)
+    labels = [textwrap.fill(str(label), 40) for label in ordered["label"]]
     values = 100 * ordered["value"].to_numpy(dtype=float)
     lo = 100 * ordered["ci_lo"].to_numpy(dtype=float)
     hi = 100 * ordered["ci_hi"].to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(values) + 1.6))
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * lines + 0.15 * len(values) + 1.6))
     y = range(len(values))[::-1]
     ax.errorbar(
         values, list(y), xerr=[values - lo, hi - values], fmt="o", capsize=3, color="#1f77b4"

@@ -65,6 +65,8 @@ def make_run(
     C: float,
     seed: int = 42,
     complete: bool = True,
+    overrides: list[str] | None = None,
+    model_extra: dict | None = None,
 ) -> Path:
     """A run directory as ARCHITECTURE.md describes it (the parts analysis reads)."""
     path.mkdir(parents=True)
@@ -100,11 +102,14 @@ def make_run(
         "data": {"name": "ru_us_rapprochement", "loader": "ru_us_rapprochement", "clean": True},
         "split": {"name": "group_kfold", "n_splits": 5},
         "features": {"name": "tfidf", "ngram_range": [1, 2]},
-        "model": {"name": model, "C": C},
+        "model": {"name": model, "C": C, **(model_extra or {})},
         "seed": seed,
         "paths": {"data_dir": "/somewhere"},
         "report": {"bootstrap": 200},
     }
+    if overrides is not None:  # what Hydra writes for every run
+        (path / ".hydra").mkdir()
+        (path / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if complete:
         (path / "run.json").write_text(
             json.dumps(
@@ -268,3 +273,79 @@ def test_learning_curve() -> None:
     assert list(table.columns[:3]) == ["n_train", "train_mean", "train_std"]
     assert table["test_mean"].iloc[-1] > 0.9
     assert plot_learning_curve(table).axes[0].get_xlabel() == "training articles"
+
+
+@pytest.fixture
+def model_sweep(tmp_path: Path) -> Path:
+    """A sweep ``-m model=logreg,cnb split.n_splits=2``: the two models have different keys."""
+    sweep = tmp_path / "multiruns" / "2026-01-02" / "09-00-00"
+    common = ["split.n_splits=2"]
+    make_run(
+        sweep / "0",
+        make_predictions(600, 0.45, 1),
+        "cnb",
+        float("nan"),
+        overrides=["model=cnb", *common],
+        model_extra={"alpha": 0.3},
+    )
+    make_run(
+        sweep / "1",
+        make_predictions(600, 0.75, 2),
+        "logreg",
+        4.0,
+        overrides=["model=logreg", *common],
+        model_extra={"max_iter": 3000, "class_weight": "balanced"},
+    )
+    return sweep
+
+
+def test_runs_are_labelled_by_the_overrides_that_set_them_apart(model_sweep: Path) -> None:
+    runs = load_runs(model_sweep)
+    assert list(runs["label"]) == ["model=logreg", "model=cnb"]  # best first
+    assert list(runs["overrides"]) == [
+        "model=logreg split.n_splits=2",
+        "model=cnb split.n_splits=2",
+    ]
+
+
+def test_runs_without_hydra_overrides_are_labelled_by_varying_config(runs_root: Path) -> None:
+    runs = load_runs(runs_root)
+    assert runs["overrides"].isna().all()
+    assert runs["label"].iloc[0] == "model.name=svm model.C=1"
+    assert runs["label"].is_unique
+
+
+def test_summary_table_leaves_missing_cells_empty_and_integers_whole(model_sweep: Path) -> None:
+    table = summary_table(load_runs(model_sweep))
+    assert list(table["model.max_iter"]) == ["3000", ""]
+    assert list(table["model.alpha"]) == ["", "0.3"]
+    assert "nan" not in table.to_string()
+
+
+def test_sweep_summary_names_runs_by_overrides(model_sweep: Path, monkeypatch) -> None:
+    from matplotlib.figure import Figure
+
+    from stance.reporting.multirun import write_sweep_summary
+
+    ticks: list[str] = []
+    savefig = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        ticks.extend(t.get_text() for t in fig.axes[0].get_yticklabels())
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    summary = write_sweep_summary(model_sweep).read_text(encoding="utf-8")
+    assert "| 1 | model=logreg |" in summary and "| 0 | model=cnb |" in summary
+    for noise in ("nan", "3000.0", "_target_", "split.n_splits"):
+        assert noise not in summary
+    assert ticks == ["model=logreg", "model=cnb"]
+    assert (model_sweep / "summary.png").stat().st_size > 0
+
+
+def test_compare_names_runs_by_what_differs(model_sweep: Path) -> None:
+    result = compare(model_sweep / "0", model_sweep / "1", n_resamples=200)
+    assert result.verdict.startswith("model=logreg beats model=cnb by ")
+    assert (result.name_a, result.name_b) == ("model=cnb", "model=logreg")
+    rows = load_runs(model_sweep)
+    assert compare(rows.iloc[0], rows.iloc[1], n_resamples=200).name_a == "model=logreg"

@@ -146,3 +146,12 @@ def test_singular_matrix_warns() -> None:
     tagged = pd.DataFrame({"predicted": ["a", "c", "c"], "g": ["x", "x", "x"]})
     with pytest.warns(UserWarning, match="never predicted: \\['b'\\]"):
         stance_shares(tagged, "g", labels=["a", "b", "c"], calibration=cal, n_resamples=20)
+
+
+def test_wilson_interval_contains_the_proportion_at_0_and_1() -> None:
+    """Rounding once put hi at 1 - 1e-16 for 10/10: a negative error bar in the calibration plot."""
+    n = np.arange(1, 60)
+    lo, hi = wilson_interval(n, n)
+    assert (hi == 1).all() and (lo < 1).all()
+    lo, hi = wilson_interval(np.zeros_like(n), n)
+    assert (lo == 0).all() and (hi > 0).all()

@@ -51,6 +51,17 @@ def test_save_is_atomic_and_leaves_no_tmp(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.skops"]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_model_follows_the_umask(tmp_path: Path, umask: int) -> None:
+    """Colleagues can read a shared model file unless the user's umask says otherwise."""
+    old = os.umask(umask)
+    try:
+        target = save_model(LogisticRegression(), tmp_path / "m.skops")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 @pytest.mark.parametrize("suffix", [".pkl", ".skops", ".joblib"])
 def test_malicious_pickle_refused_and_not_executed(tmp_path: Path, suffix: str) -> None:
     marker = tmp_path / "pwned"
@@ -75,7 +86,7 @@ def test_pickle_loads_only_when_trusted(tmp_path: Path) -> None:
 def test_untrusted_custom_type_refused(tmp_path: Path) -> None:
     path = tmp_path / "custom.skops"
     sio.dump(Custom(a=5), path)
-    with pytest.raises(ModelFileError, match=r"test_model_io\.Custom"):
+    with pytest.raises(ModelFileError, match=r"test_io\.Custom"):
         load_pipeline(path)
     assert load_pipeline(path, trusted=True).a == 5
 

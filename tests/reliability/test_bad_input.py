@@ -620,7 +620,8 @@ def test_stance_run_empty_corpus_says_no_rows(files, tmp_path):
 
 def test_stance_run_malformed_override(tmp_path):
     out = _stance_run(tmp_path, "data.path=[")
-    assert out.returncode == 1
+    assert out.returncode == 2
+    assert out.stderr.startswith("stance: error: cannot read the override 'data.path=['")
     assert "no viable alternative at input '['" in out.stderr and "Traceback" not in out.stderr
     assert _run_dirs(tmp_path) == []
 
