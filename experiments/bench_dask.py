@@ -104,9 +104,7 @@ def core_rate_tfidf(model: str, frame: pd.DataFrame) -> dict[str, float]:
     import stance
 
     loaded = stance.load(model)
-    inputs = pd.DataFrame(
-        {"text": frame["text"], "title": "", "target": loaded.resolve_target(None)}
-    )
+    inputs = pd.DataFrame({"text": frame["text"], "title": "", "target": loaded.target_for(None)})
     inputs["source"] = ""
     inputs["date"] = ""
     with threadpool_limits(1):

@@ -272,6 +272,7 @@ def render() -> str:
         "",
     ]
     lines += _speed_section()
+    lines += _sections_after_speed()
     return "\n".join(lines) + "\n"
 
 
@@ -287,17 +288,33 @@ def _speed_section() -> list[str]:
     return ["## Speed", "", *speed["markdown"], ""]
 
 
-def _committed_speed_section() -> list[str]:
-    """The ``## Speed`` section of the current RESULTS.md (to the end), or []."""
+def _committed_sections() -> tuple[list[str], list[str]]:
+    """The current RESULTS.md's ``## Speed`` section and what follows it, or ([], [])."""
     if not RESULTS.exists():
-        return []
+        return [], []
     lines = RESULTS.read_text(encoding="utf-8").splitlines()
     if "## Speed" not in lines:
-        return []
-    section = lines[lines.index("## Speed") :]
+        return [], []
+    start = lines.index("## Speed")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end], lines[end:]
+
+
+def _committed_speed_section() -> list[str]:
+    """The ``## Speed`` section of the current RESULTS.md (to the next section), or []."""
+    section, _ = _committed_sections()
     if any("Not measured yet" in line for line in section):
         return []
-    return [*section, ""] if section[-1] else section
+    return [*section, ""] if section and section[-1] else section
+
+
+def _sections_after_speed() -> list[str]:
+    """Sections after ``## Speed`` in the current RESULTS.md, kept as they are.
+
+    They are written by other scripts (e.g. ``bench_dask.py``'s "Tagging on a
+    cluster"), not from the run directories this script reads.
+    """
+    return _committed_sections()[1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,10 +17,15 @@ hand-roll workers. The unit of work and of commit is a *partition*:
 * ``OUT/_stance_tag.json`` records the job (model digest, input, options), so an
   output folder holding another model's parts is refused instead of mixed.
 
-Rows, columns and kept fields are those of the single-machine ``stance tag``
-(:mod:`stance.tagging`): ``id`` (row number over the whole input, or
-``--id-column``), ``label``, ``proba_<label>``..., ``status``, the ``--keep``
-columns. Needs the ``[dask]`` extra; nothing here imports dask at module load.
+Rows, columns and kept fields are those of the single-machine ``stance tag`` by
+construction: files are read by its reader (:mod:`stance.data.stream`, with its
+``--format`` / ``--encoding`` and its default ``id`` column), options are its
+:class:`~stance.tagging.TagOptions`, the model frame is built by
+:class:`~stance.data.stream.InputColumns` / ``ModelInput`` and the output rows by
+:class:`~stance.tagging.OutputTable`. What is Dask's own: partitions, the
+per-worker model cache, the folder of parts and its manifest. Needs the
+``[dask]`` extra; nothing here imports dask, pandas or :mod:`stance.tagging` at
+module load (:mod:`stance.tagging` re-exports :func:`tag_dask`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,8 @@ from stance.errors import ConfigError, DataError, StanceError
 
 if TYPE_CHECKING:  # pandas is imported where it is used: `stance --help` stays instant
     import pandas as pd
+
+    from stance.tagging import TagOptions
 
 __all__ = [
     "DaskTagSummary",
@@ -62,18 +69,21 @@ _DASK_HINT = "pip install 'stance[dask]'"
 # ---------------------------------------------------------------------------- the job
 @dataclass(frozen=True)
 class TagSpec:
-    """Everything a worker needs to tag one partition (small, picklable)."""
+    """Everything a worker needs to tag one partition (small, picklable).
+
+    ``columns`` (:class:`stance.data.stream.InputColumns`, already resolved
+    against the input's columns) and ``output`` (:class:`stance.tagging.OutputTable`)
+    are the single-machine ``stance tag``'s own pieces; ``None`` only where a
+    caller just wants the model loaded (:func:`_worker_model`).
+    """
 
     model_path: str
     model_sha256: str
     trusted: bool
     out: str
-    text_column: str = "text"
-    title_column: str | None = None
+    columns: Any = None
     target: str | None = None
-    target_column: str | None = None
-    id_column: str | None = None
-    keep: tuple[str, ...] = ()
+    output: Any = None
 
 
 @dataclass
@@ -113,64 +123,24 @@ def _worker_model(spec: TagSpec) -> Any:
     with _MODEL_LOCK:
         model = _MODELS.get(spec.model_sha256)
         if model is None:
-            from stance.inference import load
+            from stance.inference import load, silence_library_progress
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = load(spec.model_path, trusted=spec.trusted)
+            silence_library_progress()  # as stance tag's workers: no per-batch library bars
             _MODELS[spec.model_sha256] = model
             MODEL_LOADS += 1
         return model
 
 
-def _model_input(source: pd.DataFrame, spec: TagSpec) -> pd.DataFrame:
-    """The model's input frame for a batch of source rows, as ``stance tag`` builds it."""
-    import pandas as pd
-
-    from stance.tagging import _BAD_RECORD, _column
-
-    frame = pd.DataFrame(index=source.index)
-    frame["text"] = _column(source, spec.text_column).astype(object)
-    frame["title"] = _column(source, spec.title_column).astype(object) if spec.title_column else ""
-    frame["target"] = (
-        _column(source, spec.target_column).fillna("").astype(object)
-        if spec.target_column
-        else spec.target
-    )
-    for column in ("source", "date"):  # read only by models trained with metadata features
-        frame[column] = source[column].fillna("").astype(str).to_numpy() if column in source else ""
-    if _BAD_RECORD in source.columns:  # unparsable lines: nothing to predict
-        frame.loc[source[_BAD_RECORD].notna(), "text"] = None
-    return frame
-
-
 def partition_table(model: Any, source: pd.DataFrame, first_row: int, spec: TagSpec):
-    """Predict one partition and return it as a pyarrow Table in ``stance tag``'s schema."""
-    import numpy as np
-    import pyarrow as pa
-
-    from stance.tagging import _BAD_RECORD, _as_clean_strings, _column, _output_schema
-
+    """Predict one partition; a pyarrow Table in ``stance tag``'s layout (:class:`OutputTable`)."""
+    if not len(source):
+        return spec.output.schema().empty_table()
     source = source.reset_index(drop=True)
-    pred = model.predict_frame(_model_input(source, spec)) if len(source) else None
-    schema = _output_schema(model.proba_columns(), spec.keep, id_is_row=spec.id_column is None)
-    if pred is None:
-        return schema.empty_table()
-    ids: Any
-    if spec.id_column is None:
-        ids = np.arange(first_row, first_row + len(source), dtype=np.int64)
-    else:
-        ids = _as_clean_strings(source[spec.id_column])
-    columns: dict[str, Any] = {"id": ids, "label": pred["label"].tolist()}
-    for c in model.proba_columns():
-        columns[c] = pred[c].to_numpy(dtype=float)
-    status = pred["status"].to_numpy(dtype=object).copy()
-    if _BAD_RECORD in source.columns:
-        status[source[_BAD_RECORD].notna().to_numpy()] = "bad_record"
-    columns["status"] = status.tolist()
-    for c in spec.keep:
-        columns[c] = _as_clean_strings(_column(source, c))
-    return pa.table(columns, schema=schema)
+    pred = model.predict_frame(spec.columns.model_input(source, spec.target))
+    return spec.output.build(source, pred, first_row)
 
 
 def _tag_partition(source: pd.DataFrame, index: int, first_row: int, spec: TagSpec) -> dict:
@@ -260,7 +230,7 @@ def _remove_stale_temporaries(out: Path) -> None:
 def _model_identity(model: Any, trusted: bool) -> tuple[Any, str, str]:
     """(loaded model, model file path, its SHA-256) from a run dir, a file or a StanceModel."""
     from stance.inference import StanceModel, load
-    from stance.tagging import _file_digest
+    from stance.tagging import file_digest
 
     if isinstance(model, StanceModel):
         loaded = model
@@ -269,22 +239,16 @@ def _model_identity(model: Any, trusted: bool) -> tuple[Any, str, str]:
     else:
         loaded = load(model, trusted=trusted)
     path = Path(loaded.source)
-    return loaded, str(path.resolve()), _file_digest(path)
+    return loaded, str(path.resolve()), file_digest(path)
 
 
 def tag_dask(
     model: Any,
     frame: Any,
     out: str | os.PathLike[str],
+    options: TagOptions | None = None,
     *,
-    text_column: str = "text",
-    title_column: str | None = None,
-    target: str | None = None,
-    target_column: str | None = None,
-    id_column: str | None = None,
-    keep: Sequence[str] = (),
     trusted: bool = False,
-    restart: bool = False,
     client: Any = None,
     progress: bool = False,
     source_identity: Any = None,
@@ -294,6 +258,10 @@ def tag_dask(
     """Tag every row of the ``dask.dataframe`` ``frame`` into ``out/part-<i>.parquet``.
 
     ``model`` is a run directory, a ``.skops`` file or a loaded :class:`StanceModel`.
+    ``options`` are ``stance tag``'s (:class:`stance.tagging.TagOptions`): the
+    columns (an ``id`` column is the id unless another is named), the target,
+    ``keep`` and ``restart``; ``batch_size`` and ``jobs`` do not apply (a
+    partition is the batch, the cluster's workers are the jobs).
     Work runs on ``client`` (default: the current ``distributed`` client, else
     Dask's local scheduler). A rerun with the same model, input and options
     skips committed parts. ``source_identity`` names the input for that check
@@ -307,57 +275,44 @@ def tag_dask(
     import numpy as np
     from dask.base import tokenize
 
+    from stance.data.stream import check_columns
+    from stance.tagging import OutputTable, TagOptions
+
     started = time.perf_counter()
+    options = options or TagOptions()
     out = Path(out)
     loaded, model_path, sha = _model_identity(model, trusted)
-    keep = tuple(keep)
-    resolved_target = None if target_column else loaded.resolve_target(target)
-    reserved = {"id", "label", "status", *loaded.proba_columns()}
-    clash = [c for c in keep if c in reserved]
-    if clash:
-        raise StanceError(f"--keep {clash}: these names are output columns already")
-    present = list(frame.columns)
-    for option, name in [
-        ("--text-column", text_column),
-        ("--title-column", title_column),
-        ("--target-column", target_column),
-        ("--id-column", id_column),
-        *[("--keep", c) for c in keep],
-    ]:
-        if name and name not in present:
-            raise DataError(f"the input has no column {name!r} ({option}); columns: {present}")
+    keep = list(options.keep)
+    columns = options.columns.resolve(list(frame.columns))
+    target = None if columns.target else loaded.target_for(options.target)
+    output = OutputTable.for_model(loaded, columns.id, keep)
+    check_columns(frame, columns.options() + [("--keep", c) for c in keep], "the input")
 
     n = frame.npartitions
     job = {
         "model_sha256": sha,
         "source": source_identity if source_identity is not None else tokenize(frame),
         "partitions": n,
-        "text_column": text_column,
-        "title_column": title_column,
-        "target": resolved_target,
-        "target_column": target_column,
-        "id_column": id_column,
-        "keep": list(keep),
+        "columns": asdict(columns),
+        "target": target,
+        "keep": keep,
     }
-    manifest = _prepare_out(out, job, restart)
+    manifest = _prepare_out(out, job, options.restart)
     _remove_stale_temporaries(out)
     spec = TagSpec(
         model_path=model_path,
         model_sha256=sha,
         trusted=trusted,
         out=str(out.resolve()),
-        text_column=text_column,
-        title_column=title_column,
-        target=resolved_target,
-        target_column=target_column,
-        id_column=id_column,
-        keep=keep,
+        columns=columns,
+        target=target,
+        output=output,
     )
 
     if client is None:
         client = _current_client()
     offsets = [0] * n
-    if id_column is None:
+    if columns.id is None:
         rows = manifest.get("partition_rows") or (
             list(partition_rows) if partition_rows is not None else None
         )
@@ -449,14 +404,14 @@ def _expand(pattern: str) -> list[Path]:
     return files
 
 
-def _read_file(path: str, fmt: str) -> pd.DataFrame:
-    """One input file as one partition, read by ``stance tag``'s own readers."""
+def _read_file(path: str, fmt: str, encoding: str, batch_size: int) -> pd.DataFrame:
+    """One input file as one partition, read by ``stance tag``'s own reader."""
     import pandas as pd
 
-    from stance.tagging import iter_batches
+    from stance.data.stream import iter_batches
 
     notes: list[str] = []
-    batches = [b for b in iter_batches(Path(path), 1 << 16, fmt, notes) if len(b)]
+    batches = [b for b in iter_batches(Path(path), batch_size, fmt, notes, encoding) if len(b)]
     for note in notes:
         warnings.warn(note, stacklevel=1)
     if not batches:
@@ -468,46 +423,46 @@ def tag_files(
     model: Any,
     pattern: str,
     out: str | os.PathLike[str],
+    options: TagOptions | None = None,
     *,
-    fmt: str | None = None,
     client: Any = None,
-    **options: Any,
+    **kwargs: Any,
 ) -> DaskTagSummary:
-    """``stance tag MODEL 'archive/*.parquet' --engine dask``: one file is one partition."""
+    """``stance tag MODEL 'archive/*.parquet' --engine dask``: one file is one partition.
+
+    Files are read as ``stance tag`` reads them (:mod:`stance.data.stream`,
+    ``options.fmt`` / ``options.encoding``); ``kwargs`` go to :func:`tag_dask`.
+    """
     _require_dask()
     import dask.dataframe as dd
     import pandas as pd
 
-    from stance.tagging import _source_identity, detect_format
+    from stance.data.stream import iter_batches, stream_format
+    from stance.tagging import TagOptions, source_identity
 
+    options = options or TagOptions()
     files = _expand(pattern)
-    formats = {detect_format(p, fmt) for p in files}
+    formats = {stream_format(p, options.fmt) for p in files}
     if len(formats) > 1:
         raise DataError(f"{pattern!r} mixes formats {sorted(formats)}; pass one kind of file")
     (fmt,) = formats
-    head = next(iter(_read_head(files[0], fmt)), pd.DataFrame())
-    frame = dd.from_map(_read_file, [str(p) for p in files], fmt=fmt, meta=head.iloc[:0])
-    rows = (
-        [_parquet_rows(p) for p in files]
-        if fmt == "parquet"
-        else options.pop("partition_rows", None)
+    head = next(iter(iter_batches(files[0], 64, fmt, [], options.encoding)), pd.DataFrame())
+    frame = dd.from_map(
+        _read_file,
+        [str(p) for p in files],
+        fmt=fmt,
+        encoding=options.encoding,
+        batch_size=options.batch_size,
+        meta=head.iloc[:0],
     )
-    identity = [_source_identity(p) for p in files]
-    return tag_dask(
-        model,
-        frame,
-        out,
-        client=client,
-        source_identity={"format": fmt, "files": identity},
-        partition_rows=rows,
-        **options,
-    )
-
-
-def _read_head(path: Path, fmt: str):
-    from stance.tagging import iter_batches
-
-    return iter_batches(path, 64, fmt, [])
+    if fmt == "parquet":
+        kwargs["partition_rows"] = [_parquet_rows(p) for p in files]
+    identity = {
+        "format": fmt,
+        "encoding": options.encoding,
+        "files": [source_identity(p) for p in files],
+    }
+    return tag_dask(model, frame, out, options, client=client, source_identity=identity, **kwargs)
 
 
 def _parquet_rows(path: Path) -> int:
@@ -613,9 +568,11 @@ def add_dask_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_tag_cli(args: argparse.Namespace) -> int:
-    """``stance tag ... --engine dask``: connect, tag every file, print one summary line."""
-    keep = [c.strip() for item in args.keep for c in item.split(",") if c.strip()]
+def run_tag_cli(args: argparse.Namespace, options: TagOptions) -> int:
+    """``stance tag ... --engine dask``: connect, tag every file, print one summary line.
+
+    ``options`` are the ones ``stance tag`` built from the same arguments.
+    """
     _expand(args.corpus)  # a glob matching nothing fails before any cluster is started
     client, cluster = connect(
         args.scheduler, args.cluster, args.cluster_option, timeout=args.connect_timeout
@@ -625,16 +582,9 @@ def run_tag_cli(args: argparse.Namespace) -> int:
             args.model,
             args.corpus,
             args.out,
-            fmt=args.format,
+            options,
             client=client,
-            text_column=args.text_column,
-            title_column=args.title_column,
-            target=args.target,
-            target_column=args.target_column,
-            id_column=args.id_column,
-            keep=keep,
             trusted=args.trust,
-            restart=args.restart,
             progress=not args.no_progress,
         )
     finally:

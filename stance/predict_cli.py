@@ -325,10 +325,6 @@ def _predict_body(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- tag
 def _tag_body(args: argparse.Namespace) -> int:
-    if args.engine == "dask" or args.scheduler or args.cluster:  # a cluster: stance.distributed
-        from stance.distributed import run_tag_cli
-
-        return run_tag_cli(args)
     from stance.data.stream import InputColumns
     from stance.tagging import TagOptions, tag_corpus
 
@@ -344,6 +340,10 @@ def _tag_body(args: argparse.Namespace) -> int:
         jobs=max(1, args.jobs),
         restart=args.restart,
     )
+    if args.engine == "dask" or args.scheduler or args.cluster:  # a cluster: stance.distributed
+        from stance.distributed import run_tag_cli
+
+        return run_tag_cli(args, options)
     summary = tag_corpus(
         args.model,
         args.corpus,

@@ -11,7 +11,8 @@ absent or complete. Bad rows get a ``status`` instead of stopping the job.
 
 The parts, in the order a batch meets them: :func:`_numbered_batches` (read),
 :class:`BatchPredictor` (in this process or a pool of ``jobs`` workers),
-:func:`_output_table` (id, label, probabilities, status, kept columns),
+:class:`OutputTable` (id, label, probabilities, status, kept columns; shared
+with the Dask engine, :mod:`stance.distributed`),
 :class:`PartStore` (write, resume, assemble) and :class:`TagSummary`.
 """
 
@@ -43,10 +44,19 @@ from stance.data.stream import (
     iter_batches,
     stream_format,
 )
+from stance.distributed import tag_dask  # re-exported; it imports this module lazily (no cycle)
 from stance.errors import DataError, StanceError
 from stance.paths import publish
 
-__all__ = ["tag_corpus", "TagOptions", "TagSummary", "TagInterrupted", "PartStore"]
+__all__ = [
+    "tag_corpus",
+    "tag_dask",
+    "OutputTable",
+    "TagOptions",
+    "TagSummary",
+    "TagInterrupted",
+    "PartStore",
+]
 
 
 @dataclass(frozen=True)
@@ -174,19 +184,6 @@ class BatchPredictor:
 
 
 # ---------------------------------------------------------------------------- output
-def _output_schema(proba_columns: Sequence[str], keep: Sequence[str], id_is_row: bool):
-    import pyarrow as pa
-
-    fields = [
-        pa.field("id", pa.int64() if id_is_row else pa.string()),
-        pa.field("label", pa.string()),
-    ]
-    fields += [pa.field(c, pa.float64()) for c in proba_columns]
-    fields.append(pa.field("status", pa.string()))
-    fields += [pa.field(c, pa.string()) for c in keep]
-    return pa.schema(fields)
-
-
 def _as_clean_strings(series: pd.Series) -> list[str | None]:
     """Strings safe for Parquet: None stays None, bad bytes become U+FFFD."""
     out: list[str | None] = []
@@ -201,32 +198,70 @@ def _as_clean_strings(series: pd.Series) -> list[str | None]:
     return out
 
 
-def _output_table(
-    batch: _Batch, pred: pd.DataFrame, schema: Any, id_column: str | None, keep: Sequence[str]
-):
-    """One batch's rows of the output: id, label, probabilities, status, kept columns."""
-    import pyarrow as pa
+@dataclass(frozen=True)
+class OutputTable:
+    """The rows ``stance tag`` writes, whichever engine runs it (here or :mod:`stance.distributed`).
 
-    source = batch.source
-    ids: Any
-    if id_column is None:
-        ids = np.arange(batch.first_row, batch.first_row + len(source), dtype=np.int64)
-    else:
-        ids = _as_clean_strings(source[id_column])
-    columns: dict[str, Any] = {"id": ids, "label": pred["label"].tolist()}
-    for name in pred.columns.drop(["label", "status"]):  # proba_<label>..., in label order
-        columns[name] = pred[name].to_numpy(dtype=float)
-    status = pred["status"].to_numpy(dtype=object).copy()
-    status[bad_records(source)] = "bad_record"
-    columns["status"] = status.tolist()
-    for c in keep:
-        values = source[c] if c in source.columns else pd.Series([None] * len(source))
-        columns[c] = _as_clean_strings(values)
-    return pa.table(columns, schema=schema)
+    Columns: ``id`` (the ``id_column``'s values, or the row number over the
+    whole input when ``None``), ``label``, ``proba_<label>``... (in the model's
+    label order), ``status`` (``bad_record`` for unparsable source rows), then
+    the ``keep`` columns as strings. Small and picklable: Dask workers get it
+    in their task.
+    """
+
+    proba_columns: tuple[str, ...]
+    id_column: str | None = None
+    keep: tuple[str, ...] = ()
+
+    @classmethod
+    def for_model(cls, model: Any, id_column: str | None, keep: Sequence[str]) -> OutputTable:
+        """The layout for ``model``'s labels; a kept column may not shadow an output column."""
+        proba = tuple(model.proba_columns())
+        clash = [c for c in keep if c in {"id", "label", "status", *proba}]
+        if clash:
+            raise StanceError(f"--keep {clash}: these names are output columns already")
+        return cls(proba, id_column, tuple(keep))
+
+    def schema(self) -> Any:
+        import pyarrow as pa
+
+        fields = [
+            pa.field("id", pa.int64() if self.id_column is None else pa.string()),
+            pa.field("label", pa.string()),
+        ]
+        fields += [pa.field(c, pa.float64()) for c in self.proba_columns]
+        fields.append(pa.field("status", pa.string()))
+        fields += [pa.field(c, pa.string()) for c in self.keep]
+        return pa.schema(fields)
+
+    def build(self, source: pd.DataFrame, pred: pd.DataFrame, first_row: int) -> Any:
+        """One batch of source rows and their predictions as a pyarrow Table.
+
+        ``first_row``: the row number of ``source``'s first row in the whole input.
+        """
+        import pyarrow as pa
+
+        source = source.reset_index(drop=True)
+        ids: Any
+        if self.id_column is None:
+            ids = np.arange(first_row, first_row + len(source), dtype=np.int64)
+        else:
+            ids = _as_clean_strings(source[self.id_column])
+        columns: dict[str, Any] = {"id": ids, "label": pred["label"].tolist()}
+        for name in self.proba_columns:
+            columns[name] = pred[name].to_numpy(dtype=float)
+        status = pred["status"].to_numpy(dtype=object).copy()
+        status[bad_records(source)] = "bad_record"
+        columns["status"] = status.tolist()
+        for c in self.keep:
+            values = source[c] if c in source.columns else pd.Series([None] * len(source))
+            columns[c] = _as_clean_strings(values)
+        return pa.table(columns, schema=self.schema())
 
 
 # ---------------------------------------------------------------------------- parts on disk
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file (the model's identity in a job record)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -234,7 +269,8 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _source_identity(path: Path) -> dict[str, Any]:
+def source_identity(path: Path) -> dict[str, Any]:
+    """A file or folder as a job record sees it: path, and each file's size and mtime."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return {
         "path": str(path.resolve()),
@@ -367,9 +403,7 @@ def tag_corpus(
     columns = options.columns
     target = None if columns.target else model.target_for(options.target)
     keep = list(options.keep)
-    clash = [c for c in keep if c in {"id", "label", "status", *model.proba_columns()}]
-    if clash:
-        raise StanceError(f"--keep {clash}: these names are output columns already")
+    OutputTable.for_model(model, None, keep)  # a clashing --keep fails before any reading
 
     notes: list[str] = []
     batches = _numbered_batches(
@@ -383,8 +417,8 @@ def tag_corpus(
 
     model_file = Path(model.source or model_path)
     job = {
-        "model_sha256": _file_digest(model_file),
-        "source": _source_identity(corpus),
+        "model_sha256": file_digest(model_file),
+        "source": source_identity(corpus),
         "format": fmt,
         "encoding": options.encoding,
         "batch_size": options.batch_size,
@@ -393,7 +427,8 @@ def tag_corpus(
         "keep": keep,
     }
     store = PartStore(out, job, restart=options.restart)
-    schema = _output_schema(model.proba_columns(), keep, id_is_row=columns.id is None)
+    output = OutputTable.for_model(model, columns.id, keep)
+    schema = output.schema()
     summary = TagSummary(out=out, resumed_batches=store.resumed)
     bar = _progress_bar(corpus, progress)
 
@@ -410,7 +445,7 @@ def tag_corpus(
     try:
         for batch, pred, seconds in predictor.run(to_predict()):
             summary.predict_seconds += seconds
-            store.write(batch.index, _output_table(batch, pred, schema, columns.id, keep))
+            store.write(batch.index, output.build(batch.source, pred, batch.first_row))
             bar.update(len(batch.source))
             if after_batch is not None:
                 after_batch(batch.index)

@@ -3,6 +3,7 @@ pin what experiments/RESULTS.md says they pin. Composition only: nothing is trai
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -117,22 +118,24 @@ def test_optuna_sweep_tunes_on_validation_only():
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
 
 
-def test_results_renderer_knows_every_row():
+def _run_benchmarks():
+    """``experiments/run_benchmarks.py`` as a module (it is a script, not in the package)."""
     sys.path.insert(0, str(EXPERIMENTS_DIR))
     try:
         import run_benchmarks
     finally:
         sys.path.pop(0)
+    return run_benchmarks
+
+
+def test_results_renderer_knows_every_row():
+    run_benchmarks = _run_benchmarks()
     assert set(run_benchmarks.BY_NAME) == set(PINNED)
     assert "| benchmark |" in run_benchmarks.render()
 
 
 def test_rendering_without_speed_json_keeps_the_measured_speed_section(tmp_path, monkeypatch):
-    sys.path.insert(0, str(EXPERIMENTS_DIR))
-    try:
-        import run_benchmarks
-    finally:
-        sys.path.pop(0)
+    run_benchmarks = _run_benchmarks()
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark results\n\n## Speed\n\n| measure | 0.63× |\n", encoding="utf-8")
     monkeypatch.setattr(run_benchmarks, "RESULTS", results)
@@ -140,3 +143,30 @@ def test_rendering_without_speed_json_keeps_the_measured_speed_section(tmp_path,
     assert run_benchmarks._speed_section() == ["## Speed", "", "| measure | 0.63× |", ""]
     results.unlink()
     assert "Not measured yet" in "\n".join(run_benchmarks._speed_section())
+
+
+def test_rendering_keeps_the_sections_after_speed(tmp_path, monkeypatch):
+    run_benchmarks = _run_benchmarks()
+    results = tmp_path / "RESULTS.md"
+    cluster = ["## Tagging on a cluster (issue 18)", "", "| workers | articles/s |", "| 2 | 811 |"]
+    results.write_text(
+        "\n".join(["# Benchmark results", "", "## Speed", "", "| measure | 0.63× |", "", *cluster])
+        + "\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(run_benchmarks, "RESULTS", results)
+    monkeypatch.setattr(run_benchmarks, "SPEED", tmp_path / "missing.json")
+    assert run_benchmarks._speed_section() == ["## Speed", "", "| measure | 0.63× |", ""]
+    rendered = run_benchmarks.render().splitlines()
+    speed = rendered.index("## Speed")
+    assert rendered[speed:] == ["## Speed", "", "| measure | 0.63× |", "", *cluster]
+    # Rendering what was rendered changes nothing (no section doubled or lost).
+    results.write_text("\n".join(rendered) + "\n", encoding="utf-8")
+    assert run_benchmarks.render().splitlines() == rendered
+    # A fresh measurement replaces the Speed section only.
+    speed_json = tmp_path / "speed.json"
+    speed_json.write_text(json.dumps({"markdown": ["| measure | 0.70× |"]}), encoding="utf-8")
+    monkeypatch.setattr(run_benchmarks, "SPEED", speed_json)
+    rendered = run_benchmarks.render().splitlines()
+    speed = rendered.index("## Speed")
+    assert rendered[speed:] == ["## Speed", "", "| measure | 0.70× |", "", *cluster]

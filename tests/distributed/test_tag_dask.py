@@ -18,14 +18,16 @@ from sklearn.pipeline import Pipeline
 
 import stance.distributed as sd
 from stance.data.clean import TextCleaner
+from stance.data.formats import EncodingError
 from stance.errors import DataError, StanceError
 from stance.features.text import NgramTfidf
 from stance.models.io import save_model
 from stance.predict_cli import main as stance_cli
-from stance.tagging import tag_corpus
+from stance.tagging import TagOptions, tag_corpus
 from tests.run_dir_fixtures import _SENTENCES, make_run_dir, training_data
 
 FILES, ROWS = 12, 200  # one partition per file; enough partitions for a kill to land mid-run
+KEEP = TagOptions(keep=("source", "date"))
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +81,7 @@ def archive(tmp_path_factory) -> Path:
 def reference(model, archive, tmp_path_factory) -> pa.Table:
     """What the single-machine `stance tag` writes for the same archive."""
     out = tmp_path_factory.mktemp("reference") / "tagged.parquet"
-    tag_corpus(model, archive, out, keep=["source", "date"], progress=False)
+    tag_corpus(model, archive, out, KEEP, progress=False)
     return pq.read_table(out)
 
 
@@ -125,7 +127,7 @@ def test_resume_after_the_client_is_stopped(client, cluster, model, archive, ref
             str(archive / "*.parquet"),
             out,
             client=client,
-            keep=["source", "date"],
+            options=KEEP,
             on_partition=stop_after_three,
         )
     client.close()
@@ -133,9 +135,7 @@ def test_resume_after_the_client_is_stopped(client, cluster, model, archive, ref
     assert 3 <= len(done) < FILES
 
     with Client(cluster.scheduler_address) as again:
-        summary = sd.tag_files(
-            model, str(archive / "*.parquet"), out, client=again, keep=["source", "date"]
-        )
+        summary = sd.tag_files(model, str(archive / "*.parquet"), out, client=again, options=KEEP)
     assert summary.resumed_partitions >= 3
     assert summary.resumed_partitions + summary.rows // ROWS == FILES
     assert {p: p.stat().st_mtime_ns for p in done} == done  # finished parts were not redone
@@ -163,7 +163,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         str(archive / "*.parquet"),
         out,
         client=client,
-        keep=["source", "date"],
+        options=KEEP,
         on_partition=kill_a_busy_worker,
     )
     elapsed = time.perf_counter() - start
@@ -188,9 +188,40 @@ def test_the_same_from_python_over_a_dask_dataframe(client, model, archive, refe
     import dask.dataframe as dd
 
     frame = dd.read_parquet(str(archive / "*.parquet"))
-    summary = sd.tag_dask(model, frame, tmp_path / "tagged", client=client, keep=["source", "date"])
+    summary = sd.tag_dask(model, frame, tmp_path / "tagged", client=client, options=KEEP)
     assert summary.rows == FILES * ROWS
     assert_same_table(_read_parts(tmp_path / "tagged"), reference)
+
+
+def test_files_are_read_as_stance_tag_reads_them(client, model, tmp_path):
+    """``--encoding``, the default ``id`` column, kept fields: the same reader, the same rows."""
+    folder = tmp_path / "latin"
+    folder.mkdir()
+    sentences = [s for group in _SENTENCES.values() for s in group]
+    for f in range(2):
+        rows = [
+            {
+                "id": f"doc-{f}-{i}",
+                "text": f"{sentences[i % len(sentences)]}. Café {i}.",
+                "outlet": "Le Café",
+            }
+            for i in range(30)
+        ]
+        pd.DataFrame(rows).to_csv(folder / f"day-{f}.csv", index=False, encoding="latin-1")
+    options = TagOptions(keep=("outlet",), encoding="latin-1")
+    expected = []
+    for f in range(2):
+        single = tmp_path / f"single-{f}.parquet"
+        tag_corpus(model, folder / f"day-{f}.csv", single, options, progress=False)
+        expected.append(pq.read_table(single))
+    out = tmp_path / "tagged"
+    sd.tag_files(model, str(folder / "*.csv"), out, options, client=client)
+    got = _read_parts(out)
+    assert_same_table(got, pa.concat_tables(expected))
+    assert got.column("id").to_pylist()[:2] == ["doc-0-0", "doc-0-1"]  # the id column, by default
+    assert set(got.column("outlet").to_pylist()) == {"Le Café"}
+    with pytest.raises(EncodingError, match="--encoding"):  # utf-8, as stance tag refuses it
+        sd.tag_files(model, str(folder / "*.csv"), tmp_path / "utf8", client=client)
 
 
 def test_an_output_folder_of_another_model_is_refused(client, model, archive, tmp_path):
