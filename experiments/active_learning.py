@@ -78,19 +78,28 @@ def _one(name: str, arm: str, seed: int, data_dir: str) -> pd.DataFrame:
 _CORPORA_CACHE: dict[str, dict] = {}
 
 
-def run(names: list[str] | None, arms: list[str], seeds: int, jobs: int) -> pd.DataFrame:
+def run(names: list[str] | None, arms: list[str], seeds: int, jobs: int, out: Path) -> pd.DataFrame:
+    """Every (corpus, arm, seed) replay; each finished curve is appended to ``out`` at
+    once, so an interrupted run keeps what it finished (``--resume`` skips those)."""
     from joblib import Parallel, delayed
 
     from stance.paths import default_data_dir
 
     data_dir = str(default_data_dir())
-    known = corpora(Path(data_dir))
-    names = names or list(known)
-    tasks = [(n, a, s) for n in names for a in arms for s in range(seeds)]
+    names = names or list(corpora(Path(data_dir)))
+    done = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=["corpus", "arm", "seed"])
+    finished = set(zip(done["corpus"], done["arm"], done["seed"], strict=True))
+    tasks = [
+        (n, a, s) for s in range(seeds) for n in names for a in arms if (n, a, s) not in finished
+    ]
     start = time.perf_counter()
-    curves = Parallel(n_jobs=jobs, verbose=5)(delayed(_one)(n, a, s, data_dir) for n, a, s in tasks)
-    print(f"{len(tasks)} replays in {time.perf_counter() - start:.0f} s", flush=True)
-    return pd.concat(curves, ignore_index=True)
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_one)(n, a, s, data_dir) for n, a, s in tasks
+    )
+    for count, curve in enumerate(results, start=1):
+        curve.to_csv(out, mode="a", header=not out.exists(), index=False)
+        print(f"{count}/{len(tasks)} replays, {time.perf_counter() - start:.0f} s", flush=True)
+    return pd.read_csv(out)
 
 
 def verdicts(curves: pd.DataFrame) -> pd.DataFrame:
@@ -250,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--render", action="store_true", help="figures + RESULTS.md from the CSV")
+    parser.add_argument("--resume", action="store_true", help="keep finished replays in the CSV")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     seconds = None
@@ -260,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         arms = args.arm or list(ARMS)
         if "random" not in arms:
             arms = ["random", *arms]
-        curves = run(args.corpus, arms, args.seeds, args.jobs)
+        if not args.resume:
+            (OUT / "curves.csv").unlink(missing_ok=True)
+        curves = run(args.corpus, arms, args.seeds, args.jobs, OUT / "curves.csv")
         seconds = time.perf_counter() - start
-        curves.to_csv(OUT / "curves.csv", index=False)
     plot(curves)
     lines = section(curves, seconds)
     if args.corpus is None and not args.render or args.render:

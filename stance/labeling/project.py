@@ -95,7 +95,7 @@ def read_pool(path: str | Path, columns: dict[str, str | None]) -> pd.DataFrame:
     for pool_col in ("id", "title", "text", "source", "date", "group"):
         name = columns.get(pool_col) or pool_col
         if name in table.columns:
-            out[pool_col] = table[name].map(lambda v: "" if v is None or v != v else str(v))
+            out[pool_col] = _as_text(table[name])
         elif columns.get(pool_col):
             raise DataError(
                 f"pool file {path}: no {pool_col} column {name!r} (columns present: {present})"
@@ -116,6 +116,15 @@ def read_pool(path: str | Path, columns: dict[str, str | None]) -> pd.DataFrame:
             f"pool file {path}: id {out.loc[dup, 'id'].iloc[0]!r} appears more than once"
         )
     return out
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Strings as the file wrote them: no 'nan', dates parsed by the reader given back as dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.to_datetime(values)
+        midnight = stamps.dropna().dt.normalize().eq(stamps.dropna()).all()
+        return stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S").fillna("")
+    return values.map(lambda v: "" if v is None or v != v else str(v))
 
 
 def load_actors(actors: str | None) -> tuple[dict | None, str | None]:

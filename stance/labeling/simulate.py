@@ -104,7 +104,7 @@ def replay(
     else:
         labelled, _ = cold_start_batch(pool_frame, target, budgets[0], lexicon)
     rows = []
-    for position, budget in enumerate(budgets):
+    for position in range(len(budgets)):
         unl = np.setdiff1d(np.arange(len(pool)), labelled)
         classes, [(pred, _), (_, proba)] = _fit_predict(
             X_pool[labelled], y_pool[labelled], [X_test, X_pool[unl]], seed
