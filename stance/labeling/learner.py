@@ -10,6 +10,7 @@ estimate and how much it moved over the last batches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Sequence
@@ -34,7 +35,14 @@ CI_WIDTH = 0.15
 
 
 def build_model(features: str = "tfidf", model: str = "logreg", seed: int = 0, clean: bool = True):
-    """The zoo pipeline ``features`` + ``model`` (the names of ``conf/features``, ``conf/model``)."""
+    """A fresh (unfitted) zoo pipeline ``features`` + ``model`` (names of ``conf/features``,
+    ``conf/model``). Composing the Hydra config takes seconds, so it is done once per
+    process and the template is cloned."""
+    return clone(_model_template(features, model, seed, clean))
+
+
+@functools.lru_cache(maxsize=8)
+def _model_template(features: str, model: str, seed: int, clean: bool):
     from stance.experiment import build_pipeline, compose_config
 
     cfg = compose_config([f"features={features}", f"model={model}", f"seed={seed}"])

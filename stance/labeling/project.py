@@ -194,6 +194,12 @@ def init_project(
         raise ConfigError(
             f"unknown query strategy {chosen['strategy']!r}; known: {sorted(STRATEGIES)}"
         )
+    from stance.paths import conf_dir
+
+    for group in ("features", "model"):
+        if not (conf_dir() / group / f"{chosen[group]}.yaml").is_file():
+            known = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+            raise ConfigError(f"unknown {group} {chosen[group]!r}; known: {known}")
     labels = [str(lab) for lab in labels]
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise ConfigError(f"labels must be two or more distinct names, got {labels}")

@@ -144,6 +144,9 @@ def test_missing_project_and_bad_strategy(tmp_path, pool_file, actors_file, caps
     assert "no labelling project" in capsys.readouterr().err
     assert main(_init_args(tmp_path, pool_file, actors_file, "--strategy", "psychic")) == 2
     assert "unknown query strategy 'psychic'" in capsys.readouterr().err
+    assert main(_init_args(tmp_path, pool_file, actors_file, "--model", "oracle")) == 2
+    assert "unknown model 'oracle'" in capsys.readouterr().err
+    assert not (tmp_path / "p" / "nato.sqlite").exists()
 
 
 @pytest.mark.parametrize("fmt", ["label-studio"])
