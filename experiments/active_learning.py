@@ -197,7 +197,11 @@ def section(curves: pd.DataFrame, seconds: float | None) -> list[str]:
         "held-out part no arm labels (SemEval: the released test split; else 30%, "
         "stratified, drawn by the seed). Active-learning arms start with a retrieved batch "
         "(cold start: TF-IDF similarity to the target's aliases, spread over outlets and "
-        "years), then batches of 10 up to 150 labels and 30 after.",
+        "years), then batches of 10 up to 150 labels and 30 after. On SemEval the pool and "
+        "the test part are the released split for every seed, so the seeds vary only the "
+        "random arm's order and the k-means of `diverse`: there the five seeds of the other "
+        "arms are one replay (no interval), and their curves are noisier than the "
+        "intervals suggest.",
         "",
         f"Labels each arm needs to reach random sampling's {REFERENCE_BUDGET}-label macro-F1 "
         "(mean over seeds; — = not reached by 300):",
