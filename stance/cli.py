@@ -1,7 +1,7 @@
 """Command-line entry points.
 
 ``stance-run`` is the Hydra app (one experiment, or a sweep with ``-m``).
-``stance`` dispatches subcommands (``data``, ``predict``, ``tag``, ``rerun``);
+``stance`` dispatches subcommands (``data``, ``predict``, ``tag``, ``rerun``, ``label``);
 each subcommand's module is imported only when it is used, so
 ``stance predict`` starts fast.
 """
@@ -108,7 +108,18 @@ def _subcommands() -> dict[str, Callable]:
 
         add_tag_parser(sub)
 
-    return {"data": data, "predict": predict, "tag": tag, "rerun": _add_rerun_parser}
+    def label(sub):
+        from stance.labeling.cli import add_parser
+
+        add_parser(sub)
+
+    return {
+        "data": data,
+        "predict": predict,
+        "tag": tag,
+        "rerun": _add_rerun_parser,
+        "label": label,
+    }
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
