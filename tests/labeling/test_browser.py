@@ -4,7 +4,6 @@ label by click and by keyboard, undo, reload, and check that the store agrees.""
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from stance.labeling.server import make_server
 from stance.labeling.store import LabelStore
+from tests.optional import require_module, require_program
 
 CHROMIUM = os.environ.get("STANCE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -24,9 +24,8 @@ ARGS = [
     "--no-first-run",
 ]
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[label]'")
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+playwright_api = require_module("playwright.sync_api", "pip install -e '.[label]'")
+CHROMIUM = require_program(CHROMIUM, "chromium", "apt-get install chromium")
 
 
 @pytest.fixture
