@@ -235,8 +235,13 @@ def log_run_dir(
     client = _client(uri)
     experiment_id = _experiment_id(client, uri, experiment)
     git = record.get("git") or {}
+    from stance.analysis.runs import read_overrides
+
+    overrides = read_overrides(run_dir)
     tags = {
         "stance.run_dir": str(run_dir.resolve()),
+        # The command line's own overrides: what names the run in summaries and compare().
+        "stance.overrides": " ".join(overrides) if overrides is not None else "",
         "stance.headline_metric": str((metrics.get("headline") or {}).get("metric", "")),
         "stance.n_folds": str(len(metrics.get("folds") or [])),
         "stance.data_fingerprint": str((record.get("data") or {}).get("fingerprint", "")),
@@ -392,7 +397,7 @@ def load_mlflow_runs(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> pd.DataF
     """
     import pandas as pd
 
-    from stance.analysis.runs import _SKIP_CONFIG
+    from stance.analysis.runs import _SKIP_CONFIG, run_labels
 
     try:
         from mlflow.tracking import MlflowClient
@@ -417,6 +422,9 @@ def load_mlflow_runs(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> pd.DataF
     if not rows:
         return pd.DataFrame(columns=["run", "metric", "value", "ci_lo", "ci_hi", "run_dir"])
     frame = pd.DataFrame(rows)
+    frame["label"] = run_labels(
+        frame, [None if o is None else o.split() for o in frame["overrides"]]
+    )
     frame = frame.sort_values("value", ascending=False, na_position="last", kind="stable")
     return frame.reset_index(drop=True)
 
@@ -424,6 +432,7 @@ def load_mlflow_runs(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> pd.DataF
 def _row(run: Any, tags: Mapping[str, str], skip: Iterable[str]) -> dict[str, Any]:
     run_dir = Path(tags["stance.run_dir"])
     row: dict[str, Any] = {"run": run.info.run_name, "status": tags.get("stance.status")}
+    row["overrides"] = tags.get("stance.overrides") if "stance.overrides" in tags else None
     for key, text in sorted(run.data.params.items()):
         if key.split(".", 1)[0] not in skip:
             row[key] = _typed(text)

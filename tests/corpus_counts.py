@@ -14,9 +14,9 @@ def corpus_counts() -> set[int]:
     """Every documented corpus size and label count (the registry), and the Russia–US
     labels' actual counts when the data is present."""
     counts = set()
-    for entry in CORPORA.values():
-        counts.add(entry.rows)
-        counts.update(entry.labels.values())
+    for spec in CORPORA.values():
+        counts.add(spec.documented.rows)
+        counts.update(spec.documented.labels.values())
     labels = default_data_dir() / "ru_us_rapprochement" / "labels.csv"
     if labels.exists():
         frame = pd.read_csv(labels, usecols=["label"])

@@ -171,7 +171,13 @@ def load_runs(path: str | Path) -> pd.DataFrame:
 
 def _labels(frame: pd.DataFrame) -> list[str]:
     """What tells each run apart: its own overrides, else its varying config values."""
-    labels = override_labels([read_overrides(d) for d in frame["run_dir"]])
+    return run_labels(frame, [read_overrides(d) for d in frame["run_dir"]])
+
+
+def run_labels(frame: pd.DataFrame, overrides: Sequence[Sequence[str] | None]) -> list[str]:
+    """Label each row of ``frame`` by its own ``overrides`` (those not shared by every
+    run), else by its varying config values (runs directories and MLflow runs alike)."""
+    labels = override_labels(overrides)
     cols = varying_columns(frame)
     out = []
     for (_, row), label in zip(frame.iterrows(), labels, strict=True):

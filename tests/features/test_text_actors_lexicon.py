@@ -292,7 +292,9 @@ def test_missing_embed_extra_is_a_one_line_user_error(monkeypatch):
     embeddings._load_model.cache_clear()
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails
     try:
-        with pytest.raises(StanceError, match=r"pip install 'stance\[embed\]'"):
+        with pytest.raises(
+            StanceError, match=r"pip install (-e \S*\.?\[embed\]|'stance\[embed\]')"
+        ):
             embeddings.SentenceEmbedding(cache_dir="").fit(DOCS)
     finally:
         embeddings._load_model.cache_clear()
