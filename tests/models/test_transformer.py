@@ -240,3 +240,38 @@ def test_loading_a_refused_model_file_still_refused(run: Path, tmp_path: Path) -
     bad.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(ModelFileError, match="pickle"):
         stance.load(bad)
+
+
+def test_stance_run_with_a_transformer_records_its_runtime(encoder: Path, tmp_path: Path) -> None:
+    import json
+
+    from stance.experiment import compose_config, run_experiment
+
+    X, y = training_data()
+    table = tmp_path / "corpus.csv"
+    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
+    cfg = compose_config(
+        [
+            "data=file",
+            f"data.path={table}",
+            "data.columns.target=target",
+            "split=kfold",
+            "split.n_splits=2",
+            "features=raw",
+            "model=transformer",
+            f"model.encoder={encoder}",
+            *[f"model.{k}={v}" for k, v in ONE_EPOCH.items()],
+            "report.bootstrap=50",
+            "cache.features=false",
+            f"paths.output_dir={tmp_path}",
+        ]
+    )
+    result = run_experiment(cfg, tmp_path / "run", quiet=True)
+    record = json.loads((result.run_dir / "run.json").read_text())
+    runtime = record["model_runtime"]
+    assert runtime["device"] == "cpu" and runtime["encoder"] == str(encoder)
+    assert len(runtime["weights_sha256"]) == 64 and runtime["torch"].startswith(
+        record["versions"]["torch"]
+    )
+    assert untrusted_types(result.run_dir / "model.skops") == []
+    assert len(stance.load(result.run_dir).predict(["talks"], target=TARGET)) == 1
