@@ -133,6 +133,7 @@ def test_stance_predict_and_tag(run: Path, tmp_path: Path, capsys) -> None:
     pd.DataFrame({"id": ["a", "b"], "text": ["talks", "sanctions"]}).to_csv(src, index=False)
     dest = tmp_path / "o.parquet"
     assert cli(["tag", str(run), str(src), "--out", str(dest), "--no-progress"]) == 0
+    assert "articles/s predicting" in capsys.readouterr().err
     assert pd.read_parquet(dest)["id"].tolist() == ["a", "b"]
 
 
