@@ -374,6 +374,8 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
             "torch": torch.__version__,
             "strategy": self.strategy,
             "max_length": int(self.max_length),
+            # Rows longer than the strategy reads (the rest of their text was not seen).
+            "truncated_training_rows": int(self.n_truncated_),
         }
         setattr(self, _RUNTIME, (model, tokenizer))
 

@@ -72,6 +72,8 @@ def test_fit_learns_the_training_rows(fitted: TransformerClassifier) -> None:
     assert fitted.history_[-1]["train_loss"] < fitted.history_[0]["train_loss"]
     assert fitted.provenance_["device"] == "cpu" and fitted.provenance_["weights_sha256"]
     assert fitted.provenance_["torch"]
+    # Every synthetic text fits in 48 tokens; the chunks test below counts cut rows.
+    assert fitted.provenance_["truncated_training_rows"] == fitted.n_truncated_ == 0
 
 
 def test_same_seed_same_probabilities(encoder: Path) -> None:
@@ -166,9 +168,15 @@ def test_target_windows_keep_the_sentences_that_mention_the_target(
 def test_chunks_model_fits_and_pools_per_article(encoder: Path) -> None:
     X, y = training_data()
     clf = TransformerClassifier(
-        encoder=str(encoder), strategy="chunks", val_size=0, **{**ONE_EPOCH, "max_length": 16}
+        encoder=str(encoder),
+        strategy="chunks",
+        max_chunks=2,
+        val_size=0,
+        **{**ONE_EPOCH, "max_length": 16},
     )
     assert clf.fit(X, y).predict_proba(X).shape == (len(y), 3)
+    # Two 16-token windows cannot hold most of the synthetic articles.
+    assert clf.provenance_["truncated_training_rows"] == clf.n_truncated_ > len(y) // 2
 
 
 @pytest.mark.parametrize(
