@@ -8,6 +8,15 @@ source* (the time spent in ``predict_frame``) plus per-stage rates, then times
 
     python experiments/bench_inference.py --n 20000 --train 3000
 
+With ``--encoders N`` it instead times the two encoder models on the Russia–US
+rapprochement articles (issue 16): MiniLM sentence vectors + logistic
+regression (``features=embed_sentences``, embedding cache off so every
+sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for one
+epoch), each trained on N articles and tagging the next N with ``stance tag``
+(``--batch-size`` articles per batch), articles/s and the load average.
+
+    python experiments/bench_inference.py --encoders 40 --batch-size 64
+
 Prints figures only; writes nothing into the repository (scratch under /tmp).
 """
 
@@ -60,8 +69,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cold-runs", type=int, default=9)
+    parser.add_argument("--encoders", type=int, default=0, help="time the encoder models instead")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.encoders:
+        bench_encoders(args.encoders, args.batch_size)
+        return
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -169,6 +182,72 @@ def main() -> None:
         f"(first run on the machine, writing the skops allow-list cache: {first:.2f}s)"
     )
     print(f"load average now: {os.getloadavg()}")
+
+
+def bench_encoders(n: int, batch_size: int) -> None:
+    """articles/s of `stance tag` with the MiniLM sentence-vector model and model=transformer."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from stance.data.clean import TextCleaner
+    from stance.data.loading import load_corpus
+    from stance.data.table import ModelInput
+    from stance.experiment import compose_config
+    from stance.features.embeddings import SentenceEmbedding
+    from stance.models.io import save_model
+    from stance.models.transformer import TransformerClassifier
+    from stance.tagging import TagOptions, tag_corpus
+
+    cfg = compose_config(["data=ru_us_rapprochement"])
+    corpus = load_corpus(cfg.data, default_data_dir()).frame
+    X, y = ModelInput.from_corpus(corpus), corpus["label"].to_numpy()
+    train, test = slice(0, n), slice(n, 2 * n)
+    target = str(X["target"].iloc[0])
+    scratch = Path(tempfile.mkdtemp(prefix="stance-bench-enc-"))
+    source = scratch / "articles.parquet"
+    pd.DataFrame(
+        {"id": [str(i) for i in range(n)], "text": X["text"][test], "title": X["title"][test]}
+    ).to_parquet(source)
+    models = {
+        "embed_sentences+logreg": (
+            SentenceEmbedding(pooling="sentences", max_sentences=40, cache_dir=""),
+            LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000),
+        ),
+        "transformer (MiniLM, head, 256 tokens)": (
+            FunctionTransformer(),
+            TransformerClassifier(epochs=1, val_size=0, device="cpu", random_state=0),
+        ),
+    }
+    for name, (features, clf) in models.items():
+        pipe = Pipeline([("clean", TextCleaner()), ("features", features), ("clf", clf)])
+        start = time.perf_counter()
+        pipe.fit(X.iloc[train], y[train])
+        fit_s = time.perf_counter() - start
+        run = scratch / name.split()[0]
+        save_model(pipe, run / "model.skops")
+        labels = sorted(pipe.classes_)
+        card = {"labels": labels, "default_target": target, "needs_target": False}
+        (run / "model_card.json").write_text(json.dumps({**card, "task": {"labels": labels}}))
+        load0 = os.getloadavg()[0]
+        start, cpu0 = time.perf_counter(), time.process_time()
+        summary = tag_corpus(
+            run,
+            source,
+            scratch / f"{run.name}.parquet",
+            TagOptions(batch_size=batch_size),
+            progress=False,
+        )
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        # On a shared machine the wall rate understates; CPU-seconds (all threads) do not:
+        # rows / (cpu / 2) is the rate two otherwise idle cores would give.
+        print(
+            f"{name}: fit {n} articles {fit_s:.0f}s; stance tag {summary.rows} articles in "
+            f"{wall:.1f}s = {summary.rows / wall:.2f} articles/s; {cpu:.1f} CPU-s = "
+            f"{summary.rows / cpu:.2f} articles per CPU-second, "
+            f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores "
+            f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
 
 
 if __name__ == "__main__":

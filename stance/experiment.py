@@ -400,6 +400,8 @@ def _run_record(
 ) -> dict[str, Any]:
     """run.json: what ran, on which data and code, how long it took and how much memory."""
     corpus, worker_peak = outcome.data.corpus, outcome.cv.dedup_worker_peak_mb
+    # A fine-tuned encoder says which encoder (revision or weight hash), device and torch.
+    runtime = getattr(outcome.final.pipeline.steps[-1][1], "provenance_", None)
     return {
         "status": "complete",
         "started": started.isoformat(timespec="seconds"),
@@ -425,6 +427,7 @@ def _run_record(
         # The duplicate check's worker process, when it ran in the background.
         "dedup_worker_peak_memory_mb": None if worker_peak is None else round(worker_peak, 1),
         "model_card": model_card,
+        **({"model_runtime": runtime} if runtime else {}),
     }
 
 

@@ -358,10 +358,15 @@ def _tag_body(args: argparse.Namespace) -> int:
     resumed = f" ({summary.resumed_batches} batches resumed)" if summary.resumed_batches else ""
     print(
         f"tagged {summary.rows} rows in {summary.batches} batches{resumed} -> {summary.out} "
-        f"[{counts}]",
+        f"[{counts}]{_throughput(summary.rows, summary.predict_seconds)}",
         file=sys.stderr,
     )
     return 0
+
+
+def _throughput(rows: int, predict_seconds: float) -> str:
+    """', N articles/s predicting' (an encoder model's speed is worth seeing), or ''."""
+    return f", {rows / predict_seconds:.1f} articles/s predicting" if predict_seconds > 0 else ""
 
 
 run_predict = _guarded("predict", _predict_body)

