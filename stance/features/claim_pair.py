@@ -273,6 +273,8 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     """
 
     _vectorizer_attributes = ("similarity_", "counts_", "claim_vectorizer_", "near_vectorizer_")
+    #: Read by :mod:`stance.target_checks` (no target-blind warning for these features).
+    reads_target = True
 
     def __init__(
         self,
