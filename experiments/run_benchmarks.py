@@ -123,8 +123,7 @@ BENCHMARKS = [
         62.0,
         "on val (fit train, score val; `experiments/feature_dev_fnc1.py`): claim_pair + "
         "logreg C=1 76.16 (FNC 92.45, disagree F1 42.8) > C=0.3 75.55 > two_stage 73.77 > "
-        "C=0.1 73.45; target-blind body TF-IDF + logreg 28.67. Test scored once (claims "
-        "branch): 58.43 (57.5–59.4), FNC 80.35, disagree F1 9.3, 8 min 22 s, 1.3 GB",
+        "C=0.1 73.45; target-blind body TF-IDF + logreg 28.67",
         paired=("fnc1_tfidf_lr",),
     ),
     Benchmark(
