@@ -23,6 +23,15 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+#: What to change when a run or a batch does not fit in memory (one line, no traceback).
+OUT_OF_MEMORY = (
+    "ran out of memory; nothing was written. Make the feature space smaller "
+    "(a smaller features.max_features; features=claim_pair instead of target_conditioned "
+    "when the corpus has many distinct targets) or, for stance predict / tag, a smaller "
+    "--batch-size"
+)
+
+
 def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     print(f"stance: error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -64,6 +73,8 @@ def run_main() -> None:
             result = run_experiment(cfg, run_dir)
         except StanceError as exc:
             _fail(str(exc))
+        except MemoryError:
+            _fail(OUT_OF_MEMORY)
         except KeyboardInterrupt:
             _fail("interrupted; the incomplete run directory was removed", EXIT_INTERRUPTED)
         return float(result.metrics["headline"]["value"])
@@ -152,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except StanceError as exc:
         print(f"stance: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        print(f"stance: error: {OUT_OF_MEMORY}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("stance: interrupted", file=sys.stderr)

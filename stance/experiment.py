@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -219,6 +220,7 @@ def _run_stages(
     """
     cache = FoldCache(feature_cache_dir(settings.cache_dir) if settings.cache_features else None)
     data = load_data(data_cfg, settings.data_dir, cache, timer)
+    target_notes = check_run_targets(data.corpus, settings.pipeline)
     folds = split_data(data.corpus, split_cfg, settings.seed, timer)
     features = FoldFeatures(settings.pipeline, cache, data.fingerprint, data.X, data.y, data.groups)
     chooser = nested_chooser(settings.selection, settings.pipeline, data, cache, timer)
@@ -229,7 +231,7 @@ def _run_stages(
     final = final_model(data, folds, cv, features, chooser, settings.save_model, timer)
     if chooser is not None:
         metrics = {**metrics, "selection": chooser.record(cv.choices + final.choices)}
-    notes = tuple(data.corpus.notes) + cv.notes + final.notes
+    notes = tuple(data.corpus.notes) + target_notes + cv.notes + final.notes
     for note in notes:
         log.info("note: %s", note)
     log.info("%s", _headline(metrics))
@@ -246,6 +248,19 @@ def load_data(
             corpus, OmegaConf.to_container(data_cfg, resolve=True), cache
         )
     return LoadedCorpus.of(corpus, fingerprint)
+
+
+def check_run_targets(corpus: Corpus, pipeline: PipelineSpec) -> tuple[str, ...]:
+    """Before training: refuse per-target blocks over many targets; warn on target-blind
+    features for a corpus with per-row targets (a warning now, a note in the report)."""
+    from stance.target_checks import check_targets
+
+    features = instantiate_node(pipeline.features, "features")
+    note = check_targets(corpus.frame, features, str(pipeline.features.get("name", "?")))
+    if note is None:
+        return ()
+    warnings.warn(note, stacklevel=2)
+    return (note,)
 
 
 def split_data(corpus: Corpus, split_cfg: DictConfig, seed: int, timer: StageTimer) -> list[Fold]:

@@ -184,7 +184,8 @@ class StanceModel:
             hint = f" (trained on: {', '.join(map(str, known))})" if known else ""
             raise StanceError(
                 "this model was trained on several targets and needs one: pass "
-                f"target=... (command line: --target){hint}"
+                "target=... or targets=[one per text] (command line: --target, or "
+                f"--target-column naming the input's per-row target column){hint}"
             )
         return ""
 
@@ -280,8 +281,33 @@ class StanceModel:
             return dec[:, k]
         raise StanceError("this model exposes no scores to explain")
 
+    def _targets(self, n: int, target: str | None, targets: Sequence[str] | None):
+        """One target for every text, or ``targets`` (one per text; unseen ones are normal)."""
+        if targets is None:
+            return self.target_for(target)
+        if target is not None:
+            raise StanceError(
+                "pass target= (one for every text) or targets= (one per text), not both"
+            )
+        if isinstance(targets, str | bytes):
+            raise StanceError("targets must be a list with one target per text, got a string")
+        targets = ["" if t is None else str(t) for t in targets]
+        if len(targets) != n:
+            raise StanceError(f"texts ({n}) and targets ({len(targets)}) differ in length")
+        empty = [i for i, t in enumerate(targets) if not t.strip()]
+        if empty and self.needs_target:
+            raise StanceError(
+                f"targets[{empty[0]}] is empty ({len(empty)} of {n}); this model was trained "
+                "with per-row targets and needs one for every text"
+            )
+        return [t if t.strip() else (self.default_target or "") for t in targets]
+
     def _checked(
-        self, texts: Sequence[str] | str, target: str | None, titles: Sequence[str] | None
+        self,
+        texts: Sequence[str] | str,
+        target: str | None,
+        titles: Sequence[str] | None,
+        targets: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, bool]:
         single = isinstance(texts, str | bytes)
         if texts is None or (
@@ -292,10 +318,11 @@ class StanceModel:
             )
         raw = [texts] if single else list(texts)
         frame = ModelInput.from_lists(
-            [""] * len(raw), titles=titles, target=self.target_for(target)
+            [""] * len(raw), titles=titles, target=self._targets(len(raw), target, targets)
         )
         frame["text"] = pd.Series(raw, dtype=object)
         result = self.predict_frame(frame)
+        result.attrs["targets"] = frame["target"].tolist()
         bad = result["status"] != STATUS_OK
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
@@ -313,9 +340,14 @@ class StanceModel:
         texts: Sequence[str] | str,
         target: str | None = None,
         titles: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
     ) -> list[str] | str:
-        """Labels for ``texts`` (a string in, a string out; a list in, a list out)."""
-        result, single = self._checked(texts, target, titles)
+        """Labels for ``texts`` (a string in, a string out; a list in, a list out).
+
+        ``target``: one target for every text; ``targets``: one per text (free-text
+        claims; a claim never seen in training is normal and not warned about).
+        """
+        result, single = self._checked(texts, target, titles, targets)
         labels = result["label"].tolist()
         return labels[0] if single else labels
 
@@ -324,14 +356,18 @@ class StanceModel:
         texts: Sequence[str] | str,
         target: str | None = None,
         titles: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Class probabilities: one row per text, one column per label."""
+        """Class probabilities: one row per text, one column per label (``targets`` as in
+        :meth:`predict`); ``result.attrs["targets"]`` names the target of each row."""
         if not self.has_proba:
             raise StanceError(f"{type(self._clf).__name__} gives no probabilities; use predict()")
-        result, _ = self._checked(texts, target, titles)
+        result, _ = self._checked(texts, target, titles, targets)
         proba = result[self.proba_columns()]
         proba.columns = list(self.labels)
-        return proba.reset_index(drop=True)
+        proba = proba.reset_index(drop=True)
+        proba.attrs["targets"] = result.attrs["targets"]
+        return proba
 
     def explain(
         self, text: str, target: str | None = None, top_k: int = 10, title: str = ""
@@ -343,8 +379,8 @@ class StanceModel:
         (positive pushes toward it). Otherwise (non-linear models, or unnamed
         dense features such as sentence vectors, whose dimensions mean nothing
         to a reader): occlusion, i.e. how much the predicted label's score
-        drops when each sentence is removed. ``result.attrs`` holds ``label``
-        and ``method``.
+        drops when each sentence is removed. ``result.attrs`` holds ``label``,
+        ``method`` and ``target`` (what the prediction was toward).
         """
         if not isinstance(text, str):
             raise StanceError("explain() takes one text (a string)")
@@ -362,7 +398,7 @@ class StanceModel:
             method = "occlusion"
         table = table.reindex(table["contribution"].abs().sort_values(ascending=False).index)
         table = table.head(top_k).reset_index(drop=True)
-        table.attrs.update(label=label, method=method)
+        table.attrs.update(label=label, method=method, target=str(X["target"].iloc[0]))
         return table
 
     def _feature_names(self, clf: Any) -> np.ndarray | None:

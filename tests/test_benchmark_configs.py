@@ -54,6 +54,20 @@ PINNED = {
         "tfidf",
         "majority",
     ),
+    "fnc1": (
+        "fnc1",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "claim_pair",
+        "logreg",
+    ),
+    "fnc1_tfidf_lr": (
+        "fnc1",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "tfidf",
+        "logreg",
+    ),
 }
 
 

@@ -53,7 +53,7 @@ def test_cleaning_is_applied(model) -> None:
 def test_explain_linear(model) -> None:
     table = model.explain("New sanctions deepen the conflict between Russia and the United States")
     assert list(table.columns) == ["feature", "value", "weight", "contribution"]
-    assert table.attrs == {"label": "against", "method": "linear"}
+    assert table.attrs == {"label": "against", "method": "linear", "target": model.default_target}
     assert 0 < len(table) <= 10
     assert any("sanctions" in f for f in table["feature"])
     assert table["contribution"].abs().is_monotonic_decreasing

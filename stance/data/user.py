@@ -160,6 +160,16 @@ def load_file(data_dir: Path, options: Mapping[str, Any]) -> Corpus:
         if frame.empty:
             raise DataError(f"{where}: no rows with text left")
 
+    if mapping.get("target"):
+        empty_target = frame["target"].str.strip() == ""
+        if empty_target.any():
+            first = int(raw["__row__"][empty_target].iloc[0])
+            raise DataError(
+                f"{where}: {int(empty_target.sum())} row(s) have an empty target in column "
+                f"{mapping['target']!r} (first: row {first}); every row needs the target "
+                "(claim, actor, topic) its stance is about: fill them or filter them out"
+            )
+
     if split_column:
         splits = _text_of(raw[str(split_column)]).str.strip().str.lower().map(SPLIT_ALIASES)
         if splits.isna().any():

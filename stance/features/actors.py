@@ -314,12 +314,24 @@ class TargetConditioned(TransformerMixin, BaseEstimator):
     shared_weight:
         Multiplier of the shared block (relative regularisation of shared vs
         per-target weights).
+    max_targets:
+        Refuse (``ValueError`` in ``fit``) more distinct targets than this: the
+        width is (targets + 1) x the base's, so per-row free-text targets
+        (claims) would grow it without bound; use ``ClaimPairFeatures`` there.
+        ``None``: no limit.
     """
 
-    def __init__(self, base: Any = None, shared: bool = True, shared_weight: float = 1.0):
+    def __init__(
+        self,
+        base: Any = None,
+        shared: bool = True,
+        shared_weight: float = 1.0,
+        max_targets: int | None = 50,
+    ):
         self.base = base
         self.shared = shared
         self.shared_weight = shared_weight
+        self.max_targets = max_targets
 
     def _base(self):
         if self.base is None:
@@ -329,9 +341,15 @@ class TargetConditioned(TransformerMixin, BaseEstimator):
         return self.base
 
     def fit(self, X: pd.DataFrame, y=None) -> TargetConditioned:
+        targets = sorted(X["target"].fillna("").astype(str).unique().tolist())
+        from stance.target_checks import too_many_targets
+
+        problem = too_many_targets(len(targets), self.max_targets)
+        if problem:
+            raise ValueError(problem)
         self.base_ = clone(self._base())
         self.base_.fit(X, y)
-        self.targets_ = sorted(X["target"].fillna("").astype(str).unique().tolist())
+        self.targets_ = targets
         return self
 
     def transform(self, X: pd.DataFrame):

