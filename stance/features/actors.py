@@ -256,7 +256,7 @@ class TargetWindowTfidf(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
     >>> lexicon = {"actors": {"russia": {"targets": ["Russia"], "aliases": ["Putin"]}}}
     >>> features = TargetWindowTfidf(lexicon, context=0, min_df=1).fit(X)
     >>> [n for n in features.get_feature_names_out() if n.startswith("win:")]
-    ['win:left', 'win:putin', 'win:putin left', 'win:putin spoke', 'win:spoke']
+    ['win:left', 'win:putin left', 'win:putin spoke', 'win:spoke']
     """
 
     _vectorizer_attributes = ("window_vectorizer_", "rest_vectorizer_")
@@ -385,8 +385,8 @@ class TargetConditioned(ModelInputMixin, TransformerMixin, BaseEstimator):
     >>> import pandas as pd
     >>> from stance.features.text import NgramTfidf
     >>> X = pd.DataFrame({"text": ["good deal", "bad deal"], "title": ["", ""], "target": ["a", "b"]})
-    >>> TargetConditioned(NgramTfidf(min_df=1)).fit_transform(X).shape  # 3 terms x (shared + 2)
-    (2, 9)
+    >>> TargetConditioned(NgramTfidf(min_df=1)).fit_transform(X).shape  # 5 n-grams x (shared + 2 targets)
+    (2, 15)
     """
 
     _parameter_constraints: dict = {

@@ -373,8 +373,8 @@ class DenseHGB(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]] * 5)
-    >>> clf = DenseHGB(n_components=0, random_state=0).fit(X, ["a", "a", "a", "b", "b", "b"] * 5)
+    >>> X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]] * 10)
+    >>> clf = DenseHGB(n_components=0, random_state=0).fit(X, ["a", "a", "a", "b", "b", "b"] * 10)
     >>> clf.predict([[0.0, 3], [3, 0]]).tolist()
     ['a', 'b']
     """
