@@ -14,18 +14,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from typing import Any
 
 from sklearn.base import BaseEstimator
 from sklearn.utils import get_tags
 
 import stance.features
 import stance.models
-
-#: Constructor overrides that only make the checks faster (same code paths).
-FAST_PARAMS: dict[str, dict[str, Any]] = {
-    "DenseHGB": {"max_iter": 50},
-}
 
 #: Checks that feed numeric arrays to a transformer of the model-input frame
 #: (a DataFrame with text/title/target/source/date columns; ModelInputMixin).
@@ -129,11 +123,7 @@ def project_estimators() -> list[type[BaseEstimator]]:
 
 def instances(package: str) -> list[BaseEstimator]:
     """A default instance of each estimator defined under ``package``."""
-    return [
-        cls(**FAST_PARAMS.get(cls.__name__, {}))
-        for cls in project_estimators()
-        if cls.__module__.startswith(package + ".")
-    ]
+    return [cls() for cls in project_estimators() if cls.__module__.startswith(package + ".")]
 
 
 def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:

@@ -252,10 +252,13 @@ def test_window_pooling_keeps_only_sentences_that_mention_the_target(tmp_path, h
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"pooling": "max"}, "pooling must be one of"),
+        ({"pooling": "max"}, "'pooling' parameter of SentenceEmbedding"),
         ({"window": "target"}, "window pooling needs pooling='sentences'"),
-        ({"pooling": "sentences", "window": "left"}, "window must be None"),
-        ({"pooling": "sentences", "max_sentences": 0}, "max_sentences must be at least 1"),
+        ({"pooling": "sentences", "window": "left"}, "'window' parameter of SentenceEmbedding"),
+        (
+            {"pooling": "sentences", "max_sentences": 0},
+            "'max_sentences' parameter of SentenceEmbedding",
+        ),
     ],
 )
 def test_sentence_embedding_rejects_bad_settings(params, message, hash_encoder):

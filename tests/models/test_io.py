@@ -75,7 +75,7 @@ def test_pickle_loads_only_when_trusted(tmp_path: Path) -> None:
 def test_untrusted_custom_type_refused(tmp_path: Path) -> None:
     path = tmp_path / "custom.skops"
     sio.dump(Custom(a=5), path)
-    with pytest.raises(ModelFileError, match=r"test_model_io\.Custom"):
+    with pytest.raises(ModelFileError, match=r"test_io\.Custom"):
         load_pipeline(path)
     assert load_pipeline(path, trusted=True).a == 5
 
