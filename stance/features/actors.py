@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ import scipy.sparse as sp
 import yaml
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from stance.data.sentences import split_sentences  # noqa: F401 - re-exported for callers
-from stance.features._util import plain
+from stance.features._util import ModelInputMixin, check_frame, plain
 from stance.features.text import fit_vectorizer, make_tfidf
 from stance.serialization import CompactVocabularyMixin
 
@@ -200,7 +203,7 @@ def _frame_windows(
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
+class TargetWindowTfidf(ModelInputMixin, CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """Target-conditioned n-grams: TF-IDF of the sentences that mention the target,
     kept apart from TF-IDF of the rest of the document.
 
@@ -222,11 +225,47 @@ class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         side) or ``"relation"`` (sentences mentioning both sides).
     keep_rest:
         Also emit a separate block for the sentences outside the windows.
+    include_title:
+        Count the title as the document's first sentence.
     analyzer, ngram_range, min_df, max_df, max_features, sublinear_tf:
         As in :class:`~sklearn.feature_extraction.text.TfidfVectorizer`.
+
+    Attributes
+    ----------
+    window_vectorizer_ : TfidfVectorizer
+        Fitted on the window sentences.
+    rest_vectorizer_ : TfidfVectorizer or None
+        Fitted on the other sentences (``None`` unless ``keep_rest``).
+    n_features_in_ : int
+        Number of columns of the frame seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"text": ["Putin spoke. Rain fell.", "Putin left. Sun shone."],
+    ...                   "title": ["", ""], "target": ["Russia", "Russia"]})
+    >>> lexicon = {"actors": {"russia": {"targets": ["Russia"], "aliases": ["Putin"]}}}
+    >>> features = TargetWindowTfidf(lexicon, context=0, min_df=1).fit(X)
+    >>> [n for n in features.get_feature_names_out() if n.startswith("win:")]
+    ['win:left', 'win:putin left', 'win:putin spoke', 'win:spoke']
     """
 
     _vectorizer_attributes = ("window_vectorizer_", "rest_vectorizer_")
+    _parameter_constraints: dict = {
+        "lexicon": [Mapping, None],
+        "context": [Interval(Integral, 0, None, closed="left")],
+        "mode": [StrOptions({"target", "relation"})],
+        "keep_rest": ["boolean"],
+        "include_title": ["boolean"],
+        "analyzer": [StrOptions({"word", "char", "char_wb"})],
+        "ngram_range": [Sequence],
+        "min_df": TfidfVectorizer._parameter_constraints["min_df"],
+        "max_df": TfidfVectorizer._parameter_constraints["max_df"],
+        "max_features": TfidfVectorizer._parameter_constraints["max_features"],
+        "sublinear_tf": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -242,13 +281,13 @@ class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         max_features: int | None = 100000,
         sublinear_tf: bool = True,
     ):
-        self.lexicon = plain(lexicon)
+        self.lexicon = lexicon
         self.context = context
         self.mode = mode
         self.keep_rest = keep_rest
         self.include_title = include_title
         self.analyzer = analyzer
-        self.ngram_range = plain(ngram_range)
+        self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
@@ -265,15 +304,21 @@ class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         )
 
     def _windows(self, X):
-        return _frame_windows(X, self.lexicon, self.context, self.mode, self.include_title)
+        check_frame(self, X, ["text"])
+        return _frame_windows(X, plain(self.lexicon), self.context, self.mode, self.include_title)
 
     def fit(self, X: pd.DataFrame, y=None) -> TargetWindowTfidf:
+        """Split each document into window / rest sentences and fit a vectoriser on each."""
+        self._validate_params()
+        check_frame(self, X, ["text"], reset=True)
         inside, outside = self._windows(X)
         self.window_vectorizer_ = fit_vectorizer(self._vec(), inside)
         self.rest_vectorizer_ = fit_vectorizer(self._vec(), outside) if self.keep_rest else None
         return self
 
     def transform(self, X: pd.DataFrame):
+        """``[window block, rest block]`` TF-IDF rows (CSR)."""
+        check_is_fitted(self)
         inside, outside = self._windows(X)
         blocks = [self.window_vectorizer_.transform(inside)]
         if self.rest_vectorizer_ is not None:
@@ -284,13 +329,15 @@ class TargetWindowTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         return self.fit(X).transform(X)
 
     def get_feature_names_out(self, input_features=None):
+        """``"win:<n-gram>"`` then ``"rest:<n-gram>"`` per output column."""
+        check_is_fitted(self)
         names = [f"win:{n}" for n in self.window_vectorizer_.get_feature_names_out()]
         if self.rest_vectorizer_ is not None:
             names += [f"rest:{n}" for n in self.rest_vectorizer_.get_feature_names_out()]
         return np.asarray(names, dtype=object)
 
 
-class TargetConditioned(TransformerMixin, BaseEstimator):
+class TargetConditioned(ModelInputMixin, TransformerMixin, BaseEstimator):
     """Per-target copies of another transformer's features ("feature augmentation").
 
     Output = ``[shared block, block for target 1, ..., block for target T]``
@@ -319,7 +366,33 @@ class TargetConditioned(TransformerMixin, BaseEstimator):
         width is (targets + 1) x the base's, so per-row free-text targets
         (claims) would grow it without bound; use ``ClaimPairFeatures`` there.
         ``None``: no limit.
+
+    Attributes
+    ----------
+    base_ : transformer
+        The fitted clone of ``base`` (an :class:`NgramTfidf` when ``base`` is ``None``).
+    targets_ : list of str
+        The targets seen in ``fit``, one block each.
+    n_features_in_ : int
+        Number of columns of the frame seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from stance.features.text import NgramTfidf
+    >>> X = pd.DataFrame({"text": ["good deal", "bad deal"], "title": ["", ""], "target": ["a", "b"]})
+    >>> TargetConditioned(NgramTfidf(min_df=1)).fit_transform(X).shape  # 5 n-grams x (shared + 2 targets)
+    (2, 15)
     """
+
+    _parameter_constraints: dict = {
+        "base": [HasMethods(["fit", "transform"]), None],
+        "shared": ["boolean"],
+        "shared_weight": [Interval(Real, 0, None, closed="left")],
+        "max_targets": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(
         self,
@@ -341,6 +414,9 @@ class TargetConditioned(TransformerMixin, BaseEstimator):
         return self.base
 
     def fit(self, X: pd.DataFrame, y=None) -> TargetConditioned:
+        """Fit the base transformer on all rows and record the targets."""
+        self._validate_params()
+        check_frame(self, X, ["target"], reset=True)
         targets = sorted(X["target"].fillna("").astype(str).unique().tolist())
         from stance.target_checks import too_many_targets
 
@@ -353,6 +429,9 @@ class TargetConditioned(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame):
+        """``[shared block, block per fitted target]`` (CSR)."""
+        check_is_fitted(self)
+        check_frame(self, X, ["target"])
         Z = sp.csr_matrix(self.base_.transform(X))
         targets = X["target"].fillna("").astype(str).to_numpy()
         blocks = [Z * float(self.shared_weight)] if self.shared else []

@@ -10,17 +10,19 @@ import functools
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from stance.data.sentences import split_sentences
 from stance.errors import StanceError
 from stance.extras import install_command
-from stance.features._util import plain
+from stance.features._util import ModelInputMixin, check_frame, plain
 from stance.features.actors import resolve_target, window_mask
 from stance.features.text import field_documents, require_columns
 from stance.paths import embedding_cache_dir
@@ -57,7 +59,7 @@ def _load_model(model_name: str, device: str):
     return SentenceTransformer(path, device=device)
 
 
-class SentenceEmbedding(TransformerMixin, BaseEstimator):
+class SentenceEmbedding(ModelInputMixin, TransformerMixin, BaseEstimator):
     """Mean-pooled sentence-transformer embeddings of the ``fields`` (dense, 384-d).
 
     When to use: small training sets and paraphrase-heavy text where n-grams are
@@ -98,7 +100,39 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         a document with no window falls back to all its sentences. Use it when
         one article is scored against several actors (BASIL), so each
         actor gets its own vector.
+    batch_size, device:
+        Passed to the sentence-transformers encoder.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns of the frame seen in ``fit`` (nothing else is learnt:
+        the encoder is frozen, so ``transform`` works unfitted too).
+    feature_names_in_ : ndarray of str
+        Those columns' names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"title": ["Talks"], "text": ["Putin and Trump met."]})
+    >>> SentenceEmbedding(cache_dir="").fit_transform(X).shape  # doctest: +SKIP
+    (1, 384)
     """
+
+    _parameter_constraints: dict = {
+        "fields": [str, Sequence],
+        "model_name": [str],
+        "max_chars": [Interval(Integral, 0, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
+        "weight": [Interval(Real, None, None, closed="neither")],
+        "device": [str],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "max_sentences": [Interval(Integral, 1, None, closed="left")],
+        "window": [StrOptions({"target", "relation"}), None],
+        "lexicon": [Mapping, None],
+        "context": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -115,7 +149,7 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         lexicon: Mapping[str, Any] | None = None,
         context: int = 0,
     ):
-        self.fields = plain(fields)
+        self.fields = fields
         self.model_name = model_name
         self.max_chars = max_chars
         self.batch_size = batch_size
@@ -125,7 +159,7 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         self.pooling = pooling
         self.max_sentences = max_sentences
         self.window = window
-        self.lexicon = plain(lexicon)
+        self.lexicon = lexicon
         self.context = context
 
     def _cache(self) -> Path | None:
@@ -166,35 +200,42 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
         return np.vstack([out[k] for k in keys]).astype(np.float64)
 
     def _check_params(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        if self.window not in (None, "target", "relation"):
-            raise ValueError(f"window must be None, 'target' or 'relation', got {self.window!r}")
+        self._validate_params()
         if self.window is not None and self.pooling != "sentences":
             raise ValueError("window pooling needs pooling='sentences'")
-        if int(self.max_sentences) < 1:
-            raise ValueError(f"max_sentences must be at least 1, got {self.max_sentences!r}")
+
+    def _fields(self) -> tuple[str, ...]:
+        return (self.fields,) if isinstance(self.fields, str) else tuple(plain(self.fields))
 
     def __sklearn_is_fitted__(self) -> bool:
         # The encoder is frozen: nothing is learnt, so a Pipeline may transform at once.
         return True
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False  # see __sklearn_is_fitted__
+        return tags
+
     def fit(self, X: pd.DataFrame, y=None) -> SentenceEmbedding:
+        """Check the parameters and load the encoder (nothing is learnt)."""
         self._check_params()
+        check_frame(self, X, self._fields(), reset=True)
         _load_model(self.model_name, self.device)  # fail early with a clear message
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """L2-normalised vectors times ``weight``, one row per document."""
         self._check_params()
+        check_frame(self, X, self._fields())
         if self.pooling == "sentences":
             return self._sentence_means(X) * float(self.weight)
-        docs = field_documents(X, tuple(plain(self.fields)), self.max_chars)
+        docs = field_documents(X, self._fields(), self.max_chars)
         docs = [d.strip() or "." for d in docs]
         return self.embed(docs) * float(self.weight)
 
     def document_sentences(self, X: pd.DataFrame) -> list[list[str]]:
         """The sentences each row's vector averages (windowed and capped)."""
-        fields = tuple(plain(self.fields))
+        fields = self._fields()
         require_columns(X, fields)
         targets = X["target"].fillna("").astype(str) if "target" in X else None
         out = []
@@ -202,7 +243,7 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
             sentences = [s for field in row for s in split_sentences(field)]
             if self.window is not None and sentences:
                 groups = resolve_target(
-                    targets.iloc[i] if targets is not None else "", self.lexicon
+                    targets.iloc[i] if targets is not None else "", plain(self.lexicon)
                 )
                 mask = window_mask(sentences, groups, int(self.context), self.window)
                 sentences = [s for s, m in zip(sentences, mask, strict=True) if m] or sentences

@@ -11,14 +11,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from stance.data.sentences import split_sentences
-from stance.features._util import plain
+from stance.features._util import ModelInputMixin, check_frame, plain
 from stance.features.actors import resolve_target, window_mask
 
 COOPERATION = frozenset(
@@ -337,7 +340,7 @@ def lexicon_row(
     ]
 
 
-class LexiconFeatures(TransformerMixin, BaseEstimator):
+class LexiconFeatures(ModelInputMixin, TransformerMixin, BaseEstimator):
     """Dense, standardised lexicon features (see :data:`FEATURE_NAMES`).
 
     VADER sentiment over the whole document and inside the target windows
@@ -354,7 +357,35 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         Sentences of context around each target mention.
     scale:
         Standardise with the training mean / std (clipped to ±5).
+    max_sentences:
+        Read at most this many sentences (title first) of each document.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_lexicon_features,)
+        Training mean of each raw feature.
+    scale_ : ndarray of shape (n_lexicon_features,)
+        Training standard deviation of each raw feature (1 where constant).
+    n_features_in_ : int
+        Number of columns of the frame seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"text": ["Talks went well!", "Sanctions and threats."],
+    ...                   "title": ["", ""], "target": ["Russia", "Russia"]})
+    >>> LexiconFeatures().fit_transform(X).shape == (2, len(FEATURE_NAMES))
+    True
     """
+
+    _parameter_constraints: dict = {
+        "lexicon": [Mapping, None],
+        "context": [Interval(Integral, 0, None, closed="left")],
+        "scale": ["boolean"],
+        "max_sentences": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -363,23 +394,28 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         scale: bool = True,
         max_sentences: int = 200,
     ):
-        self.lexicon = plain(lexicon)
+        self.lexicon = lexicon
         self.context = context
         self.scale = scale
         self.max_sentences = max_sentences
 
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        check_frame(self, X, ["text"])
+        lexicon = plain(self.lexicon)
         n = len(X)
         text = X["text"].fillna("").astype(str).tolist()
         title = X["title"].fillna("").astype(str).tolist() if "title" in X else [""] * n
         target = X["target"].fillna("").astype(str).tolist() if "target" in X else [""] * n
         rows = [
-            lexicon_row(a, b, c, self.lexicon, self.context, self.max_sentences)
+            lexicon_row(a, b, c, lexicon, self.context, self.max_sentences)
             for a, b, c in zip(text, title, target, strict=False)
         ]
         return np.asarray(rows, dtype=np.float64).reshape(n, len(FEATURE_NAMES))
 
     def fit(self, X: pd.DataFrame, y=None) -> LexiconFeatures:
+        """Learn the mean and spread of each raw feature."""
+        self._validate_params()
+        check_frame(self, X, ["text"], reset=True)
         raw = self._raw(X)
         self.mean_ = raw.mean(axis=0)
         std = raw.std(axis=0)
@@ -387,6 +423,8 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Dense rows in :data:`FEATURE_NAMES` order (standardised if ``scale``)."""
+        check_is_fitted(self)
         raw = self._raw(X)
         if not self.scale:
             return raw

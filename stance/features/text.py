@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,10 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from stance.features._util import as_tuple, plain
+from stance.features._util import ModelInputMixin, as_tuple, check_frame, plain
 from stance.features.vectorizer import FastTfidfVectorizer
 from stance.serialization import CompactVocabularyMixin
 
@@ -72,7 +75,7 @@ def fit_vectorizer(vec: TfidfVectorizer, docs: list[str]) -> TfidfVectorizer:
 EMPTY_TOKEN = "zzemptyvocabularyzz"
 
 
-class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
+class NgramTfidf(ModelInputMixin, CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """TF-IDF of word or character n-grams over the text ``fields`` of the model input.
 
     When to use: the default, strong and fast representation for any stance or
@@ -94,7 +97,19 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     binary, stop_words:
         As in :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
     max_chars:
-        Truncate each document to this many characters first (long articles).
+        Truncate each document to this many characters first (long articles);
+        ``None`` or ``0`` keeps them whole.
+
+    Attributes
+    ----------
+    vectorizers_ : list of TfidfVectorizer
+        One fitted vectoriser per field group (one unless ``separate``).
+    vectorizer_ : TfidfVectorizer
+        The first (or only) of ``vectorizers_``.
+    n_features_in_ : int
+        Number of columns of the frame seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
 
     Examples
     --------
@@ -105,6 +120,20 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """
 
     _vectorizer_attributes = ("vectorizers_",)
+    _parameter_constraints: dict = {
+        "fields": [str, Sequence],
+        "analyzer": [StrOptions(set(ANALYZERS))],
+        "ngram_range": [Sequence],
+        "min_df": TfidfVectorizer._parameter_constraints["min_df"],
+        "max_df": TfidfVectorizer._parameter_constraints["max_df"],
+        "max_features": TfidfVectorizer._parameter_constraints["max_features"],
+        "sublinear_tf": ["boolean"],
+        "lowercase": ["boolean"],
+        "separate": ["boolean"],
+        "binary": ["boolean"],
+        "stop_words": [StrOptions({"english"}), Sequence, None],
+        "max_chars": [Interval(Integral, 0, None, closed="left"), None],
+    }
 
     def __init__(
         self,
@@ -121,9 +150,9 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
         stop_words: str | None = None,
         max_chars: int | None = None,
     ):
-        self.fields = plain(fields)
+        self.fields = fields
         self.analyzer = analyzer
-        self.ngram_range = plain(ngram_range)
+        self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
@@ -144,19 +173,23 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
             sublinear_tf=self.sublinear_tf,
             lowercase=self.lowercase,
             binary=self.binary,
-            stop_words=self.stop_words,
+            stop_words=plain(self.stop_words),
         )
 
     def _groups(self) -> list[tuple[str, ...]]:
-        fields = tuple(plain(self.fields))
-        if isinstance(self.fields, str):
-            fields = (self.fields,)
+        fields = (self.fields,) if isinstance(self.fields, str) else tuple(plain(self.fields))
         return [(f,) for f in fields] if self.separate else [fields]
 
     def _documents(self, X: pd.DataFrame) -> list[str]:
         return field_documents(X, self._groups()[0], self.max_chars)
 
+    def _start_fit(self, X: pd.DataFrame) -> None:
+        self._validate_params()
+        check_frame(self, X, reset=True)
+
     def fit(self, X: pd.DataFrame, y=None) -> NgramTfidf:
+        """Learn each field group's vocabulary and IDF weights."""
+        self._start_fit(X)
         self.vectorizers_ = []
         for group in self._groups():
             docs = field_documents(X, group, self.max_chars)
@@ -169,6 +202,9 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
         return self.vectorizers_[0]
 
     def transform(self, X: pd.DataFrame):
+        """Sparse TF-IDF rows (CSR), one block per field group side by side."""
+        check_is_fitted(self)
+        check_frame(self, X)
         blocks = [
             vec.transform(field_documents(X, group, self.max_chars))
             for vec, group in zip(self.vectorizers_, self._groups(), strict=False)
@@ -177,6 +213,7 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
         # Tokenising is most of the cost: fit and transform in one pass per block.
+        self._start_fit(X)
         self.vectorizers_, blocks = [], []
         for group in self._groups():
             vec, block = fit_transform_vectorizer(
@@ -187,6 +224,8 @@ class NgramTfidf(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
         return blocks[0].tocsr() if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features=None):
+        """``"<fields>:<n-gram>"`` per output column."""
+        check_is_fitted(self)
         names = []
         for vec, group in zip(self.vectorizers_, self._groups(), strict=False):
             prefix = "+".join(group)

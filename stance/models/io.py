@@ -37,9 +37,19 @@ _PICKLE_MAGICS: tuple[bytes, ...] = (
 )
 _PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".sav", ".pck", ".p"}
 _ZIP_MAGIC = b"PK\x03\x04"
-#: scikit-learn internals skops handles safely but does not list by default
-#: (fitted trees inside random forests / gradient boosting).
-_EXTRA_TRUSTED = frozenset({"sklearn.tree._tree.Tree"})
+#: scikit-learn internals skops handles safely but does not list by default:
+#: fitted trees inside random forests / (histogram) gradient boosting (model=hgb), the per-fold
+#: calibrators (plus their Bunch of parameters) inside a CalibratedClassifierCV,
+#: which CalibratedLinearSVC (model=svm, voting, stacking) holds.
+_EXTRA_TRUSTED = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.utils._bunch.Bunch",
+    }
+)
 #: Module prefix of project code whose classes may appear in a model file.
 _PROJECT_PREFIX = "stance."
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,32 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import LinearSVC
-from sklearn.utils.multiclass import unique_labels
+from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    check_non_negative,
+    column_or_1d,
+    validate_data,
+)
 
 from stance.evaluation.metrics import get_metric
 from stance.features._util import plain
+
+_CLASS_WEIGHT_OPTIONS = {"balanced"}
+
+
+def _validated_sample_weight(sample_weight, X) -> np.ndarray | None:
+    """``sample_weight`` as a float array of ``X``'s length (``None`` stays ``None``).
+
+    Negative or all-zero weights are refused: they leave nothing to fit.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
 
 
 class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
@@ -34,8 +57,56 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
 
     When to use: high-dimensional sparse n-grams, where a linear SVM is often the
     most accurate linear model; calibration gives ``predict_proba`` for soft
-    voting, PR curves and threshold tuning.
+    voting, PR curves and threshold tuning. ``predict`` is the argmax of the
+    calibrated probabilities.
+
+    Parameters
+    ----------
+    C : float, default=0.5
+        Inverse regularisation strength of the SVM.
+    class_weight : "balanced", dict or None, default="balanced"
+        As in :class:`~sklearn.svm.LinearSVC`.
+    loss : {"squared_hinge", "hinge"}, default="squared_hinge"
+        SVM loss.
+    method : {"sigmoid", "isotonic"}, default="sigmoid"
+        Calibration method of :class:`~sklearn.calibration.CalibratedClassifierCV`.
+    cv : int, default=3
+        Calibration folds, capped at the rarest class's count; with a class of
+        a single row the SVM is used uncalibrated (softmax of its margins).
+    max_iter : int, default=5000
+        Iterations of liblinear.
+    random_state : int or None, default=None
+        Seed of liblinear's coordinate descent.
+
+    Attributes
+    ----------
+    model_ : CalibratedClassifierCV or LinearSVC
+        The fitted calibrated ensemble (or the bare SVM, see ``cv``).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    n_iter_ : int
+        Most liblinear iterations any fitted SVM ran.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]])
+    >>> clf = CalibratedLinearSVC(random_state=0).fit(X, ["a", "a", "a", "b", "b", "b"])
+    >>> clf.predict([[0.0, 5], [5, 0]]).tolist()
+    ['a', 'b']
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [StrOptions(_CLASS_WEIGHT_OPTIONS), dict, None],
+        "loss": [StrOptions({"squared_hinge", "hinge"})],
+        "method": [StrOptions({"sigmoid", "isotonic"})],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -48,7 +119,7 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         random_state: int | None = None,
     ):
         self.C = C
-        self.class_weight = plain(class_weight)
+        self.class_weight = class_weight
         self.loss = loss
         self.method = method
         self.cv = cv
@@ -56,9 +127,14 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None) -> CalibratedLinearSVC:
+        """Fit the SVMs and their calibration; ``sample_weight`` weights both."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, accept_sparse=True)
+        check_classification_targets(y)
+        sample_weight = _validated_sample_weight(sample_weight, X)
         svc = LinearSVC(
             C=self.C,
-            class_weight=self.class_weight,
+            class_weight=plain(self.class_weight),
             loss=self.loss,
             max_iter=self.max_iter,
             random_state=self.random_state,
@@ -66,14 +142,35 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         counts = np.unique(np.asarray(y), return_counts=True)[1]
         cv = max(2, min(int(self.cv), int(counts.min()))) if counts.min() >= 2 else None
         self.model_ = CalibratedClassifierCV(svc, method=self.method, cv=cv) if cv else svc
-        self.model_.fit(X, y)
+        if sample_weight is None:
+            self.model_.fit(X, y)
+        else:
+            self.model_.fit(X, y, sample_weight=sample_weight)
         self.classes_ = self.model_.classes_
+        self.n_iter_ = int(max(np.max(svm.n_iter_) for svm in self._svms()))
         return self
 
-    def decision_function(self, X):
-        return np.log(np.clip(self.predict_proba(X), 1e-12, 1.0))
+    def _svms(self) -> list[LinearSVC]:
+        """The fitted SVMs: one per calibration fold, or the single bare one."""
+        if isinstance(self.model_, CalibratedClassifierCV):
+            return [c.estimator for c in self.model_.calibrated_classifiers_]
+        return [self.model_]
 
-    def predict_proba(self, X):
+    def decision_function(self, X) -> np.ndarray:
+        """Signed distances to the SVM hyperplanes, averaged over the calibration folds.
+
+        Shape ``(n_samples,)`` for two classes (positive favours ``classes_[1]``),
+        else ``(n_samples, n_classes)``. These are raw margins, not probabilities:
+        use ``predict_proba`` for calibrated scores.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
+        return np.mean([svm.decision_function(X) for svm in self._svms()], axis=0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
         if hasattr(self.model_, "predict_proba"):
             return self.model_.predict_proba(X)
         scores = np.atleast_2d(self.model_.decision_function(X))
@@ -84,8 +181,15 @@ class CalibratedLinearSVC(ClassifierMixin, BaseEstimator):
         e = np.exp(scores - scores.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
+        """The class of highest calibrated probability."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class NBSVM(ClassifierMixin, BaseEstimator):
@@ -98,10 +202,50 @@ class NBSVM(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    C: inverse regularisation of the per-class logistic models.
-    alpha: smoothing of the count ratios.
-    binarize: compute ratios on presence (x > 0) instead of weights.
+    C : float, default=4.0
+        Inverse regularisation of the per-class logistic models.
+    alpha : float, default=1.0
+        Smoothing of the count ratios.
+    binarize : bool, default=True
+        Compute ratios on presence (x > 0) instead of weights.
+    class_weight : "balanced", dict or None, default="balanced"
+        Class weights of each one-vs-rest logistic model (over its 0/1 target).
+    max_iter : int, default=3000
+        Iterations of each logistic model.
+    random_state : int or None, default=None
+        Passed to :class:`~sklearn.linear_model.LogisticRegression`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    ratios_ : ndarray of shape (n_classes, n_features)
+        Log-count ratio of each feature, per class (one-vs-rest).
+    coef_ : ndarray of shape (n_classes, n_features)
+        Weights on the unscaled features (the logistic weights times ``ratios_``).
+    intercept_ : ndarray of shape (n_classes,)
+        Intercept of each one-vs-rest model.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    n_iter_ : int
+        Most iterations any one-vs-rest model ran.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]])
+    >>> NBSVM().fit(X, ["a", "a", "a", "b", "b", "b"]).predict([[0.0, 5], [5, 0]]).tolist()
+    ['a', 'b']
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "binarize": ["boolean"],
+        "class_weight": [StrOptions(_CLASS_WEIGHT_OPTIONS), dict, None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -115,20 +259,26 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         self.C = C
         self.alpha = alpha
         self.binarize = binarize
-        self.class_weight = plain(class_weight)
+        self.class_weight = class_weight
         self.max_iter = max_iter
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None) -> NBSVM:
+        """Fit one logistic model per class; ``sample_weight`` weights the count
+        ratios and the logistic losses."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, accept_sparse=True)
+        check_classification_targets(y)
         X = sp.csr_matrix(X, dtype=np.float64)
-        if X.nnz and X.data.min() < 0:
-            raise ValueError("NBSVM needs non-negative features (counts or TF-IDF)")
-        y = np.asarray(y)
+        check_non_negative(X, "NBSVM (it needs counts or TF-IDF)")
+        sample_weight = _validated_sample_weight(sample_weight, X)
         self.classes_ = unique_labels(y)
         F = X.copy()
         if self.binarize:
             F.data = np.ones_like(F.data)
-        self.ratios_, self.coef_, self.intercept_ = [], [], []
+        if sample_weight is not None:
+            F = sp.csr_matrix(sp.diags(sample_weight) @ F)
+        ratios, coef, intercept, n_iter = [], [], [], []
         for c in self.classes_:
             pos = y == c
             p = self.alpha + np.asarray(F[pos].sum(axis=0)).ravel()
@@ -136,31 +286,57 @@ class NBSVM(ClassifierMixin, BaseEstimator):
             r = np.log((p / p.sum()) / (q / q.sum()))
             lr = LogisticRegression(
                 C=self.C,
-                class_weight=self.class_weight,
+                class_weight=plain(self.class_weight),
                 max_iter=self.max_iter,
                 random_state=self.random_state,
             )
-            lr.fit(X @ sp.diags(r), pos.astype(int))
-            self.ratios_.append(r)
-            self.coef_.append(lr.coef_.ravel() * r)
-            self.intercept_.append(float(lr.intercept_[0]))
-        self.coef_ = np.vstack(self.coef_)
-        self.intercept_ = np.asarray(self.intercept_)
-        self.ratios_ = np.vstack(self.ratios_)
+            if sample_weight is None:
+                lr.fit(X @ sp.diags(r), pos.astype(int))
+            else:
+                lr.fit(X @ sp.diags(r), pos.astype(int), sample_weight=sample_weight)
+            ratios.append(r)
+            coef.append(lr.coef_.ravel() * r)
+            intercept.append(float(lr.intercept_[0]))
+            n_iter.append(int(np.max(lr.n_iter_)))
+        self.coef_ = np.vstack(coef)
+        self.intercept_ = np.asarray(intercept)
+        self.ratios_ = np.vstack(ratios)
+        self.n_iter_ = max(n_iter)
         return self
 
-    def decision_function(self, X):
+    def _scores(self, X) -> np.ndarray:
+        """One-vs-rest logistic scores, shape ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
         scores = sp.csr_matrix(X, dtype=np.float64) @ self.coef_.T + self.intercept_
         return np.asarray(scores)
 
-    def predict_proba(self, X):
-        s = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+    def decision_function(self, X) -> np.ndarray:
+        """One-vs-rest logistic scores, shape ``(n_samples, n_classes)``.
+
+        With two classes, scikit-learn's convention: shape ``(n_samples,)``, the
+        second class's score minus the first's (positive favours ``classes_[1]``).
+        """
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The one-vs-rest sigmoids, normalised to sum to one."""
+        s = 1.0 / (1.0 + np.exp(-self._scores(X)))
         if len(self.classes_) == 2:
             s = np.column_stack([1 - s[:, 1], s[:, 1]])
         return s / s.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+    def predict(self, X) -> np.ndarray:
+        """The class with the highest one-vs-rest score."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self._scores(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags
 
 
 class DenseHGB(ClassifierMixin, BaseEstimator):
@@ -170,7 +346,48 @@ class DenseHGB(ClassifierMixin, BaseEstimator):
     non-linear interactions to an ensemble; gradient boosting cannot take
     100k-dim sparse n-grams, so they are first projected to ``n_components``
     (set ``n_components=0`` when the features are already dense and small).
+
+    Parameters
+    ----------
+    n_components : int, default=200
+        Dimensions of the TruncatedSVD projection, capped at ``n_features - 1``;
+        ``0`` (or a single feature) uses the features as they are.
+    learning_rate, max_iter, max_leaf_nodes, l2_regularization, class_weight
+        As in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+    random_state : int or None, default=None
+        Seed of the SVD and of the boosting.
+
+    Attributes
+    ----------
+    svd_ : TruncatedSVD or None
+        The fitted projection (``None`` when the features are used as is).
+    model_ : HistGradientBoostingClassifier
+        The fitted boosting model on the projection.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    n_iter_ : int
+        Boosting iterations run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]] * 10)
+    >>> clf = DenseHGB(n_components=0, random_state=0).fit(X, ["a", "a", "a", "b", "b", "b"] * 10)
+    >>> clf.predict([[0.0, 3], [3, 0]]).tolist()
+    ['a', 'b']
     """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [StrOptions(_CLASS_WEIGHT_OPTIONS), dict, None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -187,35 +404,57 @@ class DenseHGB(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.max_leaf_nodes = max_leaf_nodes
         self.l2_regularization = l2_regularization
-        self.class_weight = plain(class_weight)
+        self.class_weight = class_weight
         self.random_state = random_state
 
-    def _project(self, X, fit: bool):
+    def _project(self, X, fit: bool, sample_weight=None):
         if self.svd_ is None:
             return X.toarray() if sp.issparse(X) else np.asarray(X)
-        return self.svd_.fit_transform(X) if fit else self.svd_.transform(X)
+        if not fit:
+            return self.svd_.transform(X)
+        if sample_weight is None:
+            return self.svd_.fit_transform(X)
+        # Rows scaled by sqrt(weight) give the SVD the Gram matrix of repeated rows.
+        self.svd_.fit(sp.diags(np.sqrt(sample_weight)) @ X)
+        return self.svd_.transform(X)
 
     def fit(self, X, y, sample_weight=None) -> DenseHGB:
+        """Fit the projection and the boosting; ``sample_weight`` weights both."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, accept_sparse=True)
+        check_classification_targets(y)
+        sample_weight = _validated_sample_weight(sample_weight, X)
         k = min(int(self.n_components), X.shape[1] - 1)
         self.svd_ = TruncatedSVD(k, random_state=self.random_state) if k > 0 else None
-        Z = self._project(X, fit=True)
+        Z = self._project(X, fit=True, sample_weight=sample_weight)
         self.model_ = HistGradientBoostingClassifier(
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             max_leaf_nodes=self.max_leaf_nodes,
             l2_regularization=self.l2_regularization,
-            class_weight=self.class_weight,
+            class_weight=plain(self.class_weight),
             random_state=self.random_state,
         )
-        self.model_.fit(Z, y)
+        self.model_.fit(Z, y, sample_weight=sample_weight)
         self.classes_ = self.model_.classes_
+        self.n_iter_ = self.model_.n_iter_
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of the boosting model, in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=True, reset=False)
         return self.model_.predict_proba(self._project(X, fit=False))
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
+        """The most probable class."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 def make_voting(
@@ -295,14 +534,63 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator: a classifier with ``predict_proba``.
-    val_size: held-out fraction for tuning.
-    metric: ``macro_f1`` or ``f_avg``; ``metric_labels`` for the latter.
-    n_splits: repeat the split and average the objective (more stable offsets).
-    cv: if set, tune on pooled out-of-fold predictions of a stratified ``cv``-fold
+    estimator : classifier with ``predict_proba``, default=None
+        The model to tune; ``None`` is class-balanced logistic regression (C=4).
+    val_size : float in (0, 1), default=0.25
+        Held-out fraction for tuning.
+    metric : {"macro_f1", "f_avg"}, default="macro_f1"
+        What the offsets maximise; ``f_avg`` is macro-F1 over ``metric_labels``.
+    metric_labels : list of str or None, default=None
+        The classes ``f_avg`` averages over.
+    n_splits : int, default=2
+        Repeat the split and average the objective (more stable offsets).
+    grid : list of float or None, default=None
+        Candidate offsets; ``None`` is 21 values from -2 to 2.
+    refit : bool, default=True
+        Refit on all training rows; ``False`` keeps the last tuning model
+        (always refitted with ``cv``).
+    random_state : int or None, default=None
+        Seed of the inner splits.
+    cv : int >= 2 or None, default=None
+        If set, tune on pooled out-of-fold predictions of a stratified ``cv``-fold
         split instead (``val_size`` and ``n_splits`` are then unused; folds are
         capped at the rarest class's count, which must be at least 2).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted model whose log-probabilities are shifted.
+    offsets_ : ndarray of shape (n_classes,)
+        Tuned additive offset of each class's log-probability.
+    val_score_ : float
+        ``metric`` on the held-out rows with ``offsets_``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)) + np.repeat(np.eye(3), 20, axis=0) * 2
+    >>> y = np.repeat(["a", "b", "c"], 20)
+    >>> tuner = ClassOffsetTuner(random_state=0).fit(X, y)
+    >>> tuner.offsets_.shape
+    (3,)
     """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "val_size": [Interval(Real, 0, 1, closed="neither")],
+        "metric": [StrOptions({"macro_f1", "f_avg"})],
+        "metric_labels": ["array-like", None],
+        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "grid": ["array-like", None],
+        "refit": ["boolean"],
+        "random_state": ["random_state"],
+        "cv": [Interval(Integral, 2, None, closed="left"), None],
+    }
 
     def __init__(
         self,
@@ -319,9 +607,9 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.val_size = val_size
         self.metric = metric
-        self.metric_labels = plain(metric_labels)
+        self.metric_labels = metric_labels
         self.n_splits = n_splits
-        self.grid = plain(grid)
+        self.grid = grid
         self.refit = refit
         self.random_state = random_state
         self.cv = cv
@@ -334,12 +622,25 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         )
 
     def fit(self, X, y, groups=None) -> ClassOffsetTuner:
-        y = np.asarray(y)
+        """Tune the offsets on held-out training rows, then fit ``estimator_``.
+
+        ``groups`` keeps each group on one side of every inner split.
+        """
+        self._validate_params()
+        # X goes to the wrapped estimator as given (it may be a frame or sparse);
+        # only its width is recorded here.
+        X, y = validate_data(self, X, y, skip_check_array=True)
+        if sp.issparse(X):
+            X = X.tocsr()  # row-indexable; a CSR matrix is passed through as is
+        elif not hasattr(X, "shape"):
+            X = np.asarray(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
         groups = None if groups is None else np.asarray(groups)
-        if self.metric not in {"macro_f1", "f_avg"}:
-            raise ValueError(f"metric must be macro_f1 or f_avg, got {self.metric!r}")
+        metric_labels = plain(self.metric_labels)
         self.classes_ = unique_labels(y)
-        grid = np.asarray(self.grid if self.grid is not None else np.linspace(-2, 2, 21))
+        grid = np.asarray(plain(self.grid) if self.grid is not None else np.linspace(-2, 2, 21))
         held, model = (
             self._pooled_out_of_fold(X, y, groups)
             if self.cv is not None
@@ -355,7 +656,7 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
                             yy,
                             self.classes_[np.argmax(lp + off, axis=1)],
                             self.metric,
-                            self.metric_labels,
+                            metric_labels,
                         )
                         for lp, yy in held
                     ]
@@ -406,8 +707,6 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         """Log-probabilities for every training row, each from a model that never saw it."""
         labels, counts = np.unique(y, return_counts=True)
         rarest = int(counts.min())
-        if int(self.cv) < 2:
-            raise ValueError(f"cv must be at least 2, got {self.cv!r}")
         if rarest < 2:
             raise ValueError(
                 f"cv tuning needs at least 2 training rows per class; class "
@@ -426,8 +725,8 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
 
     def _fit_and_score(self, X, y, train, held) -> tuple[np.ndarray, Any]:
         """Log-probabilities of rows ``held`` from a clone fitted on rows ``train``."""
-        model = clone(self._base()).fit(X[train], y[train])
-        proba = self._align(model, model.predict_proba(X[held]))
+        model = clone(self._base()).fit(_safe_indexing(X, train), y[train])
+        proba = self._align(model, model.predict_proba(_safe_indexing(X, held)))
         return np.log(np.clip(proba, 1e-12, 1)), model
 
     @staticmethod
@@ -446,7 +745,9 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         out[:, enc.transform(model.classes_)] = proba
         return out
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
+        """The estimator's probabilities shifted by ``offsets_`` in log space, renormalised."""
+        check_is_fitted(self)  # estimator_ validates X itself
         lp = (
             np.log(
                 np.clip(self._align(self.estimator_, self.estimator_.predict_proba(X)), 1e-12, 1)
@@ -456,5 +757,14 @@ class ClassOffsetTuner(ClassifierMixin, BaseEstimator):
         e = np.exp(lp - lp.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
+        """The class of highest shifted probability."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base = get_tags(self._base())
+        tags.input_tags.sparse = base.input_tags.sparse
+        tags.input_tags.allow_nan = base.input_tags.allow_nan
+        return tags

@@ -50,7 +50,9 @@ def test_month_and_rare_outlets_pooled() -> None:
 def test_clear_errors() -> None:
     with pytest.raises(ValueError, match=r"needs column\(s\) \['source'\]"):
         MetadataFeatures().fit(pd.DataFrame({"text": ["a"], "date": [""]}))
-    with pytest.raises(ValueError, match="date_part must be one of"):
+    with pytest.raises(
+        ValueError, match="'date_part' parameter of MetadataFeatures must be a str among"
+    ):
         MetadataFeatures(date_part="week").fit(_frame(["A"], ["2020-01-01"]))
 
 

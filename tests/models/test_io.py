@@ -121,3 +121,24 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
         load_pipeline(tmp_path / "nope.skops")
     assert not os.path.exists(tmp_path / "nope.skops")
+
+
+def test_every_zoo_classifier_loads_without_trust(tmp_path: Path) -> None:
+    """The allow-list covers what the zoo's fitted classifiers hold (e.g. the
+    calibrators inside CalibratedLinearSVC), so stance.load needs no --trust."""
+    import numpy as np
+
+    from stance.models.zoo import NBSVM, CalibratedLinearSVC, ClassOffsetTuner, DenseHGB
+
+    rng = np.random.default_rng(0)
+    X = rng.poisson(np.repeat(np.eye(3) * 3 + 1, 20, axis=0)).astype(float)
+    y = np.repeat(np.array(["a", "b", "c"]), 20)
+    for model in (
+        CalibratedLinearSVC(random_state=0),
+        NBSVM(),
+        DenseHGB(n_components=2, max_iter=10),
+        ClassOffsetTuner(CalibratedLinearSVC(random_state=0), random_state=0),
+    ):
+        path = save_model(model.fit(X, y), tmp_path / f"{type(model).__name__}.skops")
+        loaded = load_pipeline(path)
+        assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))

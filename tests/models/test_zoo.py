@@ -11,11 +11,13 @@ import pytest
 import skops.io as sio
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from stance.data.clean import TextCleaner
-from stance.models.zoo import NBSVM, ClassOffsetTuner
+from stance.models.zoo import NBSVM, CalibratedLinearSVC, ClassOffsetTuner, DenseHGB
 from tests.paths import CONF_DIR
 
 CONF = CONF_DIR
@@ -51,7 +53,7 @@ def data(n_per: int = 12) -> tuple[pd.DataFrame, np.ndarray]:
 def build(cfg_path: Path):
     cfg = OmegaConf.load(cfg_path)
     cfg.pop("name")
-    return instantiate(cfg)
+    return instantiate(cfg, _convert_="all")  # as stance-run builds it
 
 
 def set_seed(est, seed: int = 0):
@@ -166,7 +168,10 @@ def test_offset_tuner_cv_rejects_a_class_with_one_row():
     y[0] = "lonely"
     with pytest.raises(ValueError, match="'lonely' has 1"):
         ClassOffsetTuner(cv=5).fit(Z, y)
-    with pytest.raises(ValueError, match="cv must be at least 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"'cv' parameter of ClassOffsetTuner must be an int in the range \[2, inf\)",
+    ):
         ClassOffsetTuner(cv=1).fit(Z, np.asarray(data(16)[1]))
 
 
@@ -206,3 +211,60 @@ def test_svm_top_level_override():
     cfg.pop("name")
     cfg.C = 0.25
     assert instantiate(cfg).C == 0.25
+
+
+def _numeric_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three overlapping classes of non-negative counts (NBSVM needs them)."""
+    rng = np.random.default_rng(seed)
+    centres = np.repeat(np.eye(3) * 3 + 1, 30, axis=0)
+    X = rng.poisson(np.hstack([centres, np.ones((90, 3))])).astype(float)
+    return X, np.repeat(np.array(["a", "b", "c"]), 30)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CalibratedLinearSVC(random_state=0),
+        lambda: NBSVM(random_state=0),
+        lambda: DenseHGB(n_components=3, max_iter=30, random_state=0),
+    ],
+    ids=["svm", "nbsvm", "hgb"],
+)
+def test_sample_weight_is_honoured(make) -> None:
+    X, y = _numeric_data()
+    unweighted = make().fit(X, y).predict_proba(X)
+    ones = make().fit(X, y, sample_weight=np.ones(len(y))).predict_proba(X)
+    assert np.allclose(unweighted, ones)
+    # Heavy weight on class "c" must pull predictions towards it.
+    heavy = make().fit(X, y, sample_weight=np.where(y == "c", 20.0, 1.0))
+    assert (heavy.predict(X) == "c").sum() > (make().fit(X, y).predict(X) == "c").sum()
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        make().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_calibrated_svc_decision_function_is_the_svm_margin() -> None:
+    X, y = _numeric_data()
+    clf = CalibratedLinearSVC(random_state=0).fit(X, y)
+    margins = clf.decision_function(X)
+    folds = [c.estimator.decision_function(X) for c in clf.model_.calibrated_classifiers_]
+    assert margins.shape == (len(y), 3)
+    assert np.allclose(margins, np.mean(folds, axis=0))
+    assert (margins > 0).any()  # log-probabilities (the old output) never are
+    binary = CalibratedLinearSVC(random_state=0).fit(X[y != "c"], y[y != "c"])
+    assert binary.decision_function(X).shape == (len(y),)
+
+
+@pytest.mark.parametrize(
+    "estimator", [CalibratedLinearSVC(), NBSVM(), DenseHGB(), ClassOffsetTuner()], ids=repr
+)
+def test_contract_basics(estimator) -> None:
+    """Unfitted use is a NotFittedError; bad params fail in fit, not in __init__."""
+    X, y = _numeric_data()
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+    first_param = next(iter(estimator._parameter_constraints))
+    broken = clone(estimator).set_params(**{first_param: "not a valid value"})
+    with pytest.raises(InvalidParameterError, match=f"'{first_param}' parameter"):
+        broken.fit(X, y)
+    fitted = clone(estimator).fit(X, y)
+    assert fitted.n_features_in_ == X.shape[1]
