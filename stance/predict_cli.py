@@ -87,6 +87,17 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="default: from --output's suffix, else csv",
     )
+    parser.add_argument(
+        "--explain",
+        nargs="?",
+        const=10,
+        default=None,
+        type=int,
+        metavar="K",
+        help="also print, on stderr, why each document got its label: the K features "
+        "(linear models) or sentences (occlusion) that weighed most (default K: 10); "
+        "the predictions on stdout / --output are unchanged",
+    )
     parser.set_defaults(func=run_predict)
     return parser
 
@@ -320,7 +331,31 @@ def _predict_body(args: argparse.Namespace) -> int:
         "jsonl" if str(args.output).endswith((".jsonl", ".json")) else "csv"
     )
     _write_output(out, args.output, out_fmt)
+    if args.explain:
+        _print_explanations(model, frame, out, args.explain)
     return 0 if n_bad < len(out) else 1
+
+
+def _print_explanations(model: Any, frame: Any, out: Any, top_k: int) -> None:
+    """One block per classified document on stderr: label, target, what weighed most."""
+    from stance.inference import STATUS_OK
+
+    for row, (doc_id, status) in enumerate(zip(out["id"], out["status"], strict=True)):
+        if status != STATUS_OK:
+            continue
+        table = model.explain(
+            str(frame["text"].iloc[row]),
+            target=str(frame["target"].iloc[row]),
+            top_k=top_k,
+            title=str(frame["title"].iloc[row] or ""),
+        )
+        attrs = table.attrs
+        print(
+            f"{doc_id}: {attrs['label']} toward {attrs['target']!r} "
+            f"(explained by {attrs['method']})",
+            file=sys.stderr,
+        )
+        print(table.to_string(index=False), file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- tag

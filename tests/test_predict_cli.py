@@ -255,3 +255,18 @@ def test_interrupted_tag_says_what_was_saved_and_how_to_resume(
     assert cli(argv) == 0
     assert "(2 batches resumed)" in capsys.readouterr().err
     assert len(pd.read_parquet(out)) == 9
+
+
+def test_predict_explain_prints_why_on_stderr(run: Path, tmp_path: Path, capsys) -> None:
+    """--explain K: the predictions on stdout are unchanged; stderr names label, target and K rows."""
+    doc = tmp_path / "a.txt"
+    doc.write_text("Putin and Trump agreed to resume talks.", encoding="utf-8")
+    assert cli(["predict", str(run), str(doc)]) == 0
+    plain = capsys.readouterr().out
+    assert cli(["predict", str(run), str(doc), "--explain", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == plain
+    lines = captured.err.strip().splitlines()
+    label = pd.read_csv(io.StringIO(plain)).loc[0, "label"]
+    assert lines[0].startswith(f"a.txt: {label} toward {TARGET!r}")
+    assert len(lines) == 1 + 1 + 3  # heading, table header, K rows
