@@ -56,6 +56,16 @@ _NEEDS_NUMERIC_INPUT = (
     "check_transformer_general",
     "check_transformer_preserve_dtypes",
     "check_transformers_unfitted_stateless",
+    # classifiers of the model-input frame (TransformerClassifier, SetFitClassifier)
+    "check_class_weight_classifiers",
+    "check_classifier_data_not_an_array",
+    "check_classifiers_classes",
+    "check_classifiers_one_label",
+    "check_classifiers_regression_target",
+    "check_classifiers_train",
+    "check_requires_y_none",
+    "check_supervised_y_2d",
+    "check_supervised_y_no_nan",
 )
 _FRAME_REASON = (
     "takes the model-input DataFrame (text/title/target/source/date columns), "
@@ -90,6 +100,16 @@ _BY_DESIGN: dict[str, dict[str, str]] = {
         "check_sample_weight_equivalence_on_sparse_data": (
             "HistGradientBoosting's weighted fit is not equivalent to repeated rows; "
             "scikit-learn marks HistGradientBoostingClassifier the same way"
+        ),
+    },
+    "TwoStageClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "both default stages are LogisticRegression (lbfgs), whose weighted fit is not "
+            "equivalent to repeated rows; scikit-learn marks LogisticRegression the same way"
+        ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "both default stages are LogisticRegression (lbfgs), whose weighted fit is not "
+            "equivalent to repeated rows; scikit-learn marks LogisticRegression the same way"
         ),
     },
     "NBSVM": {

@@ -29,16 +29,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from stance.data.sentences import split_sentences
-from stance.features._util import as_tuple, plain
+from stance.features._util import ModelInputMixin, as_tuple, check_frame
 from stance.features.lexicon import HEDGES, _polarity
 from stance.features.text import fit_vectorizer, make_tfidf, require_columns
 from stance.serialization import CompactVocabularyMixin
@@ -217,7 +219,7 @@ class _Body:
         self.lead_vector = matrix[len(sentences) + 1]
 
 
-class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator):
+class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixin, BaseEstimator):
     """Relation features between each row's ``text`` and its own ``target`` (a claim).
 
     Parameters
@@ -231,7 +233,8 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         Cosine above which a sentence counts as about the claim
         (``share_related_sentences``).
     ngram_range : tuple of int, default=(1, 2)
-        Word n-grams of the ``claim`` and ``near`` blocks.
+        Word n-grams of the ``claim`` and ``near`` blocks (a Hydra list is
+        converted in :meth:`fit`; the parameter is stored as given).
     min_df : int or float, default=2
         As in :class:`~sklearn.feature_extraction.text.TfidfVectorizer`, for the n-gram blocks.
     max_features : int or None, default=50000
@@ -282,6 +285,20 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     2
     """
 
+    _parameter_constraints: dict = {
+        "top_sentences": [Interval(Integral, 1, None, closed="left")],
+        "lead_sentences": [Interval(Integral, 1, None, closed="left")],
+        "related_threshold": [Interval(Real, 0, 1, closed="both")],
+        "ngram_range": [tuple, list, "array-like"],
+        "min_df": TfidfVectorizer._parameter_constraints["min_df"],
+        "max_features": TfidfVectorizer._parameter_constraints["max_features"],
+        "claim_ngrams": ["boolean"],
+        "near_ngrams": ["boolean"],
+        "dense_weight": [Interval(Real, 0, None, closed="left")],
+        "bm25_k1": [Interval(Real, 0, None, closed="left")],
+        "bm25_b": [Interval(Real, 0, 1, closed="both")],
+        "embedding_model": [str, None],
+    }
     _vectorizer_attributes = ("similarity_", "counts_", "claim_vectorizer_", "near_vectorizer_")
     #: Read by :mod:`stance.target_checks` (no target-blind warning for these features).
     reads_target = True
@@ -304,7 +321,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
         self.related_threshold = related_threshold
-        self.ngram_range = plain(ngram_range)  # a Hydra ListConfig as a list (skops-safe)
+        self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
         self.claim_ngrams = claim_ngrams
@@ -317,23 +334,13 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     # --- fitting --------------------------------------------------------------------------
 
     def _validate_params(self) -> None:
-        for name in ("top_sentences", "lead_sentences"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= float(self.related_threshold) <= 1.0:
-            raise ValueError(f"related_threshold must be in [0, 1], got {self.related_threshold!r}")
+        """scikit-learn's constraints, then the shape of ``ngram_range`` (a Hydra list too)."""
+        super()._validate_params()
         if len(as_tuple(self.ngram_range)) != 2:
             raise ValueError(f"ngram_range must be (min_n, max_n), got {self.ngram_range!r}")
-        if self.max_features is not None and int(self.max_features) < 1:
-            raise ValueError(f"max_features must be positive or None, got {self.max_features!r}")
-        if float(self.dense_weight) < 0:
-            raise ValueError(f"dense_weight must be >= 0, got {self.dense_weight!r}")
 
-    @staticmethod
-    def _columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("ClaimPairFeatures takes the model-input DataFrame (text, target)")
+    def _columns(self, X: pd.DataFrame, *, reset: bool = False) -> tuple[list[str], list[str]]:
+        check_frame(self, X, reset=reset)
         require_columns(X, ["text", "target"])
         text = X["text"].fillna("").astype(str).tolist()
         target = X["target"].fillna("").astype(str).tolist()
@@ -347,9 +354,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
         """Fit and return the training matrix (bodies are processed once)."""
         self._validate_params()
-        text, target = self._columns(X)
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        text, target = self._columns(X, reset=True)
         unique_text = list(dict.fromkeys(text))
         unique_target = list(dict.fromkeys(target))
         self.similarity_ = fit_vectorizer(
@@ -375,7 +380,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
     def _ngram_block(self, docs: list[str]) -> TfidfVectorizer:
         vec = make_tfidf(
             "word",
-            self.ngram_range,
+            as_tuple(self.ngram_range),
             min_df=self.min_df,
             max_features=self.max_features,
             sublinear_tf=True,
@@ -386,7 +391,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
 
     def transform(self, X: pd.DataFrame):
         """Sparse ``[pair dense | claim n-grams | near n-grams]`` matrix, one row per pair."""
-        check_is_fitted(self, "similarity_")
+        check_is_fitted(self)
         text, target = self._columns(X)
         dense, near = self._pairs(text, target)
         return self._stack(dense, target, near)
@@ -514,7 +519,7 @@ class ClaimPairFeatures(CompactVocabularyMixin, TransformerMixin, BaseEstimator)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``pair:<name>``, then ``claim:<n-gram>``, then ``near:<n-gram>``."""
-        check_is_fitted(self, "similarity_")
+        check_is_fitted(self)
         dense = DENSE_NAMES + (EMBED_NAMES if self.embedding_model else ())
         names = [f"pair:{n}" for n in dense]
         if self.claim_vectorizer_ is not None:

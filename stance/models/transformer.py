@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Mapping
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
 from stance.errors import ConfigError, StanceError
-from stance.features._util import plain
+from stance.features._util import ModelInputMixin, check_frame, plain
 from stance.models.encoder_inputs import STRATEGIES, EncodedRows, encode_rows
 from stance.models.encoder_source import DEFAULT_ENCODER, require_transformers, resolve_encoder
 
@@ -56,6 +58,14 @@ def _pick_device(device: str) -> str:
     return device
 
 
+def validate_model_params(estimator: BaseEstimator) -> None:
+    """``estimator``'s ``_parameter_constraints``, a bad value as a one-line ConfigError."""
+    try:
+        BaseEstimator._validate_params(estimator)
+    except InvalidParameterError as err:
+        raise ConfigError(f"model: {err}") from err
+
+
 def _frame_columns(X: Any) -> tuple[list[str], list[str]]:
     """(targets, texts) from the model-input frame; texts are the title and the body."""
     if not isinstance(X, pd.DataFrame) or "text" not in X:
@@ -71,7 +81,7 @@ def _frame_columns(X: Any) -> tuple[list[str], list[str]]:
     return target.tolist(), text.tolist()
 
 
-class TransformerClassifier(ClassifierMixin, BaseEstimator):
+class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
     """A pretrained encoder fine-tuned end to end on (target, article) pairs.
 
     When to use: enough labelled articles per class (hundreds) and a GPU, or a
@@ -92,8 +102,10 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
     max_chunks : int
         Windows per article with ``strategy="chunks"``.
     lexicon : dict or None
-        Actor alias lexicon for ``strategy="target_windows"``; ``context`` sentences
-        either side of a mention are kept.
+        Actor alias lexicon for ``strategy="target_windows"`` (a Hydra dict is
+        converted in :meth:`fit`).
+    context : int
+        Sentences kept either side of a mention with ``strategy="target_windows"``.
     epochs, batch_size, learning_rate, weight_decay, warmup_ratio :
         The AdamW fine-tuning schedule (linear warm-up then decay).
     val_size : float
@@ -106,6 +118,8 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"}
         ``auto`` takes a GPU when torch sees one (then bfloat16 autocast if
         ``mixed_precision``).
+    mixed_precision : bool
+        bfloat16 autocast on a GPU.
     trusted : bool
         Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
     random_state : int or None
@@ -129,6 +143,10 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         The epoch whose weights were kept.
     n_truncated_ : int
         Training rows longer than the strategy lets the encoder read.
+    n_features_in_ : int
+        Columns of the model-input frame seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Those columns' names.
 
     Examples
     --------
@@ -136,6 +154,28 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
     >>> clf = TransformerClassifier(strategy="head_tail", epochs=2, random_state=0)
     >>> clf.fit(frame, labels).predict_proba(frame)  # doctest: +SKIP
     """
+
+    _parameter_constraints: dict = {
+        "encoder": [str],
+        "revision": [str, None],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "max_length": [Interval(Integral, 16, None, closed="left")],
+        "max_chunks": [Interval(Integral, 1, None, closed="left")],
+        "lexicon": [Mapping, None],
+        "context": [Interval(Integral, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
+        "val_size": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "device": [StrOptions(set(DEVICES))],
+        "mixed_precision": ["boolean"],
+        "trusted": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -164,7 +204,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self.strategy = strategy
         self.max_length = max_length
         self.max_chunks = max_chunks
-        self.lexicon = plain(lexicon)
+        self.lexicon = lexicon
         self.context = context
         self.epochs = epochs
         self.batch_size = batch_size
@@ -181,28 +221,15 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- checks
     def _validate_params(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"model.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"model.device must be one of {DEVICES}, got {self.device!r}")
-        if self.class_weight not in ("balanced", None):
-            raise ConfigError(
-                f"model.class_weight must be 'balanced' or null, got {self.class_weight!r}"
-            )
-        for name in ("max_length", "max_chunks", "epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"model.{name} must be at least 1, got {getattr(self, name)!r}")
-        if int(self.max_length) < 16:
-            raise ConfigError(f"model.max_length must be at least 16, got {self.max_length!r}")
-        if not 0 <= float(self.val_size) < 1:
-            raise ConfigError(f"model.val_size must be in [0, 1), got {self.val_size!r}")
+        validate_model_params(self)
 
     # -------------------------------------------------------------- training
     def fit(self, X: pd.DataFrame, y: Any) -> TransformerClassifier:
         """Fine-tune the encoder on the rows of ``X`` (the model-input frame) and labels ``y``."""
         self._validate_params()
-        require_transformers()
         targets, texts = _frame_columns(X)
+        check_frame(self, X, reset=True)
+        require_transformers()
         y = np.asarray(y).astype(str)
         if len(y) != len(texts):
             raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
@@ -241,7 +268,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
             "strategy": self.strategy,
             "max_length": int(self.max_length),
             "max_chunks": int(self.max_chunks),
-            "lexicon": self.lexicon,
+            "lexicon": plain(self.lexicon),
             "context": int(self.context),
         }
 

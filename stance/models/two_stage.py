@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -61,6 +62,13 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
     ['unrelated', 'unrelated', 'agree', 'agree', 'disagree', 'disagree']
     """
 
+    _parameter_constraints: dict = {
+        "first": [HasMethods(["fit", "predict_proba"]), None],
+        "second": [HasMethods(["fit", "predict_proba"]), None],
+        # Any label type; whether it occurs in ``y`` is checked in fit.
+        "gate_label": "no_validation",
+    }
+
     def __init__(self, first=None, second=None, gate_label: str | None = None):
         self.first = first
         self.second = second
@@ -77,6 +85,7 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None) -> TwoStageClassifier:
         """Fit the gate on every row and the second stage on the non-gate rows."""
+        self._validate_params()
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=None)
         self.classes_ = unique_labels(y)
         if self.gate_label is None:
@@ -109,7 +118,7 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Gate probability times the second stage's distribution, columns in ``classes_``."""
-        check_is_fitted(self, "rest_labels_")
+        check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=None, reset=False)
         gate_col = list(self.first_.classes_).index(True)
         g = self.first_.predict_proba(X)[:, gate_col]
@@ -126,5 +135,5 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable label of :meth:`predict_proba`."""
-        check_is_fitted(self, "rest_labels_")
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
