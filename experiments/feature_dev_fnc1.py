@@ -1,16 +1,15 @@
 """Prototype claim-pair models on FNC-1's validation split (train → val), on cached matrices.
 
 Nothing here touches the competition test set. Each feature matrix is built once and
-cached under ``$STANCE_CACHE/fnc1_dev`` (default /tmp), so trying classifiers is cheap.
+cached under ``fnc1_dev`` in the stance cache directory (``STANCE_CACHE_DIR``), so trying classifiers is cheap.
 
-    PYTHONPATH=. STANCE_DATA_DIR=/work/shared/data python experiments/feature_dev_fnc1.py
+    python experiments/feature_dev_fnc1.py     # data from stance.paths.default_data_dir()
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import joblib
 from sklearn.linear_model import LogisticRegression
@@ -22,15 +21,16 @@ from stance.data.table import ModelInput
 from stance.evaluation.metrics import get_metric
 from stance.features.claim_pair import ClaimPairFeatures
 from stance.models.two_stage import TwoStageClassifier
+from stance.paths import default_cache_dir, default_data_dir
 
-CACHE = Path(os.environ.get("STANCE_CACHE", "/tmp")) / "fnc1_dev"
+CACHE = default_cache_dir() / "fnc1_dev"
 
 
 def matrices(name: str, features):
     path = CACHE / f"{name}.joblib"
     if path.exists():
         return joblib.load(path)
-    corpus = Fnc1().load(os.environ["STANCE_DATA_DIR"])
+    corpus = Fnc1().load(default_data_dir())
     frame = corpus.frame
     train, val = frame[frame.split == "train"], frame[frame.split == "val"]
     clean = TextCleaner(enabled=True)

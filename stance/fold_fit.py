@@ -16,26 +16,22 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
+from stance.config_nodes import instantiate_node as build_node
+from stance.config_nodes import plain_node
 from stance.data.clean import TextCleaner
 from stance.errors import ConfigError
 from stance.fold_cache import MISSING, FoldCache, rows_digest
 from stance.models.threaded_sparse import threaded
-from stance.run_config import PipelineSpec, plain_node
+from stance.run_config import PipelineSpec
 
 
 def instantiate_node(node: Any, what: str) -> Any:
     """Build the object a Hydra ``_target_`` node describes (its ``name`` key dropped)."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
     spec = plain_node(node)
     spec.pop("name", None)
     if "_target_" not in spec:
         raise ConfigError(f"the {what} config has no _target_; got keys {sorted(spec)}")
-    try:
-        return instantiate(spec, _convert_="all")
-    except InstantiationException as exc:
-        raise ConfigError(f"could not build the {what} from config: {exc}") from exc
+    return build_node(spec, what)
 
 
 def pipeline_from_spec(spec: PipelineSpec) -> Pipeline:

@@ -9,22 +9,15 @@ config, this module reads it, and nothing downstream looks keys up again.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from stance.config_nodes import plain_node
 from stance.paths import default_cache_dir, default_data_dir
-
-
-def plain_node(node: Any) -> dict[str, Any]:
-    """A config node as a plain, resolved dict (a deep copy: callers may not share it)."""
-    if isinstance(node, DictConfig):
-        return OmegaConf.to_container(node, resolve=True)
-    return copy.deepcopy(dict(node))
 
 
 @dataclass(frozen=True)

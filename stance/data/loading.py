@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stance.config_nodes import instantiate_node, plain_node, target_class
 from stance.data.corpora import CorpusSpec, spec_classes
 from stance.data.corpora.allsides import read_allsides_articles
 from stance.data.corpora.file import UserFile
 from stance.data.corpora.ru_us import RU_US_TARGET
 from stance.data.table import Corpus
-from stance.errors import ConfigError, DataError, StanceError
+from stance.errors import ConfigError, DataError
 
 __all__ = [
     "RU_US_TARGET",
@@ -30,22 +31,6 @@ __all__ = [
     "load_spec",
     "read_allsides_articles",
 ]
-
-
-def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(cfg, DictConfig):
-            for key in cfg:
-                if OmegaConf.is_missing(cfg, key):
-                    raise ConfigError(
-                        f"data.{key} must be set, e.g. on the command line: data.{key}=..."
-                    )
-            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
-    return dict(cfg)
 
 
 def _legacy_spec(options: dict[str, Any]) -> type[CorpusSpec]:
@@ -61,26 +46,13 @@ def _legacy_spec(options: dict[str, Any]) -> type[CorpusSpec]:
 
 
 def _spec_class(target: Any) -> type[CorpusSpec]:
-    from hydra.utils import get_class
-
-    known = ", ".join(spec.target() for spec in spec_classes().values())
-    try:
-        spec = get_class(str(target))
-    except Exception as exc:  # noqa: BLE001 - Hydra raises ImportError or ValueError
-        raise ConfigError(
-            f"data._target_ {target!r} cannot be imported ({exc}); known: {known}"
-        ) from None
-    if not (isinstance(spec, type) and issubclass(spec, CorpusSpec)):
-        raise ConfigError(f"data._target_ {target!r} is not a CorpusSpec subclass; known: {known}")
-    return spec
+    known = [spec.target() for spec in spec_classes().values()]
+    return target_class(target, CorpusSpec, "data", known)
 
 
 def build_spec(data_cfg: Mapping[str, Any]) -> CorpusSpec:
     """The :class:`CorpusSpec` a ``data`` config describes (its options checked by name)."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    options = _plain(data_cfg)
+    options = plain_node(data_cfg, "data")
     nested = options.pop("options", None) or {}  # older configs nest loader options
     options = {**options, **nested}
     target = options.pop("_target_", None)
@@ -92,12 +64,7 @@ def build_spec(data_cfg: Mapping[str, Any]) -> CorpusSpec:
     if unknown:
         takes = [p for p in accepted if p != "self"]
         raise ConfigError(f"data: {spec.__name__} has no option(s) {unknown}; it takes {takes}")
-    try:
-        return instantiate({"_target_": spec.target(), **options}, _convert_="all")
-    except InstantiationException as exc:
-        if isinstance(exc.__cause__, StanceError):
-            raise exc.__cause__ from None
-        raise ConfigError(f"could not build the data spec {spec.__name__}: {exc}") from exc
+    return instantiate_node({"_target_": spec.target(), **options}, f"data spec {spec.__name__}")
 
 
 def load_spec(spec: CorpusSpec, data_dir: Path | str) -> Corpus:

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from stance.config_nodes import dotted_name, instantiate_node, plain_node, target_class
 from stance.data.table import SPLIT_VALUES, Corpus
-from stance.errors import ConfigError, DataError, StanceError
+from stance.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -194,17 +195,7 @@ def build_splitter(split_cfg: Mapping[str, Any]) -> Splitter:
     experiment file after ``split=predefined``) is ignored, because Hydra
     merges config groups that way; any other unknown key is an error.
     """
-    from hydra.errors import InstantiationException
-    from hydra.utils import get_class, instantiate
-    from omegaconf import DictConfig, OmegaConf
-
-    if isinstance(split_cfg, DictConfig):
-        missing = [k for k in split_cfg if OmegaConf.is_missing(split_cfg, k)]
-        if missing:
-            raise ConfigError(f"split.{missing[0]} must be set, e.g. split.{missing[0]}=...")
-        options = OmegaConf.to_container(split_cfg, resolve=True)
-    else:
-        options = dict(split_cfg)
+    options = plain_node(split_cfg, "split")
     target = options.pop("_target_", None)
     name = options.get("name")
     if target is None:
@@ -212,15 +203,8 @@ def build_splitter(split_cfg: Mapping[str, Any]) -> Splitter:
             raise ConfigError(f"unknown split {name!r}; choose one of {sorted(SPLITTERS)}")
         cls: type = SPLITTERS[name]
     else:
-        known = sorted(f"{s.__module__}.{s.__qualname__}" for s in SPLITTERS.values())
-        try:
-            cls = get_class(str(target))
-        except Exception as exc:  # noqa: BLE001 - Hydra raises ImportError or ValueError
-            raise ConfigError(
-                f"split._target_ {target!r} cannot be imported ({exc}); known: {known}"
-            ) from None
-        if not (isinstance(cls, type) and issubclass(cls, Splitter)):
-            raise ConfigError(f"split._target_ {target!r} is not a Splitter; known: {known}")
+        known = [dotted_name(s) for s in SPLITTERS.values()]
+        cls = target_class(target, Splitter, "split", known)
     accepted = _params(cls)
     shared = set().union(*(_params(s) for s in SPLITTERS.values()))
     unknown = sorted(set(options) - accepted - shared - RUNNER_KEYS)
@@ -229,14 +213,7 @@ def build_splitter(split_cfg: Mapping[str, Any]) -> Splitter:
             f"split: {cls.__name__} has no option(s) {unknown}; it takes {sorted(accepted)}"
         )
     kwargs = {k: v for k, v in options.items() if k in accepted}
-    try:
-        return instantiate(
-            {"_target_": f"{cls.__module__}.{cls.__qualname__}", **kwargs}, _convert_="all"
-        )
-    except InstantiationException as exc:
-        if isinstance(exc.__cause__, StanceError):
-            raise exc.__cause__ from None
-        raise ConfigError(f"could not build the split {cls.__name__}: {exc}") from exc
+    return instantiate_node({"_target_": dotted_name(cls), **kwargs}, f"split {cls.__name__}")
 
 
 def make_folds(corpus: Corpus, split_cfg: Mapping[str, Any], seed: int) -> list[Fold]:
