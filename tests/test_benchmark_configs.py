@@ -47,6 +47,13 @@ PINNED = {
         "logreg",
     ),
     "ru_us_tfidf_lr": ("ru_us_rapprochement", "group_kfold", {"n_splits": 5}, "tfidf", "logreg"),
+    "ru_us_transformer": (
+        "ru_us_rapprochement",
+        "group_kfold",
+        {"n_splits": 5},
+        "raw",
+        "transformer",
+    ),
     "ru_us_majority": (
         "ru_us_rapprochement",
         "group_kfold",
@@ -184,3 +191,25 @@ def test_rendering_keeps_the_sections_after_speed(tmp_path, monkeypatch):
     rendered = run_benchmarks.render().splitlines()
     speed = rendered.index("## Speed")
     assert rendered[speed:] == ["## Speed", "", "| measure | 0.70× |", "", *cluster]
+
+
+def test_rendering_keeps_measured_rows_whose_run_directory_is_absent(tmp_path, monkeypatch):
+    """A fresh checkout rerunning one row must not blank the others' figures and commits."""
+    run_benchmarks = _run_benchmarks()
+    monkeypatch.setattr(run_benchmarks, "RUNS", tmp_path / "runs")  # no run directory at all
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(run_benchmarks, "RESULTS", results)
+    monkeypatch.setattr(run_benchmarks, "SPEED", tmp_path / "missing.json")
+    blank = run_benchmarks.render()
+    assert blank.count("| not run |") == len(run_benchmarks.BENCHMARKS)
+    measured = (
+        "| BASIL article–actor stance | macro_f1 | **38.55 (35.45–41.44)** | anchors | ≥ 55.0 |"
+        " no | `stance-run experiment=basil_actor` | 31 s | 549 MB | `b913d1b51a` |"
+    )
+    basil = next(line for line in blank.splitlines() if "experiment=basil_actor`" in line)
+    results.write_text(blank.replace(basil, measured), encoding="utf-8")
+    rendered = run_benchmarks.render()
+    assert measured in rendered.splitlines()
+    assert rendered.count("| not run |") == len(run_benchmarks.BENCHMARKS) - 1
+    # A row is matched by its own experiment name, not by a prefix of another's.
+    assert run_benchmarks._committed_row("basil") is None
