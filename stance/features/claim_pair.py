@@ -193,6 +193,10 @@ CUE_NAMES: tuple[str, ...] = (
     "cos_best_minus_body",
 )
 
+#: With ``cue_words``, the rate of each of these words in the sentences about the claim.
+CUE_WORDS: tuple[str, ...] = tuple(sorted(REFUTING | HEDGES | REPORTING | NEGATION))
+_CUE_INDEX = {w: j for j, w in enumerate(CUE_WORDS)}
+
 #: Tokens after a refuting or negation word in which a claim word counts as negated.
 NEGATION_WINDOW = 5
 
@@ -237,6 +241,18 @@ class _Body:
         self.body_vector = matrix[len(sentences)]
         self.lead_vector = matrix[len(sentences) + 1]
         self._cues: tuple[np.ndarray, set[str]] | None = None
+        self._cue_words: np.ndarray | None = None
+
+    def cue_word_counts(self) -> np.ndarray:
+        """Counts of each :data:`CUE_WORDS` word, one row per sentence."""
+        if self._cue_words is None:
+            counts = np.zeros((len(self.sentence_words), len(CUE_WORDS)))
+            for j, words in enumerate(self.sentence_words):
+                for w in words:
+                    if w in _CUE_INDEX:
+                        counts[j, _CUE_INDEX[w]] += 1
+            self._cue_words = counts
+        return self._cue_words
 
     def cues(self) -> tuple[np.ndarray, set[str]]:
         """Per sentence ``[words, refuting, negation, hedging, reporting]`` counts, and the
@@ -289,6 +305,10 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
     cue_features : bool, default=False
         Add the :data:`CUE_NAMES` block (cues in every sentence about the claim,
         in the best sentence and the lead; claim words the body negates).
+    cue_words : bool, default=False
+        Add one ``cue:<word>`` column per :data:`CUE_WORDS` word: its rate in the
+        sentences about the claim (the best sentence when none is), so a
+        non-linear model can weigh "hoax" apart from "not".
     bm25_k1, bm25_b : float, default=1.2, 0.75
         BM25 parameters of ``bm25_body``.
     embedding_model : str or None, default=None
@@ -339,6 +359,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         "near_ngrams": ["boolean"],
         "dense_weight": [Interval(Real, 0, None, closed="left")],
         "cue_features": ["boolean"],
+        "cue_words": ["boolean"],
         "bm25_k1": [Interval(Real, 0, None, closed="left")],
         "bm25_b": [Interval(Real, 0, 1, closed="both")],
         "embedding_model": [str, None],
@@ -362,6 +383,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         bm25_b: float = 0.75,
         embedding_model: str | None = None,
         cue_features: bool = False,
+        cue_words: bool = False,
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -376,6 +398,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         self.bm25_b = bm25_b
         self.embedding_model = embedding_model
         self.cue_features = cue_features
+        self.cue_words = cue_words
 
     # --- fitting --------------------------------------------------------------------------
 
@@ -454,6 +477,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
     def _pairs(self, text: list[str], target: list[str]) -> tuple[np.ndarray, list[str]]:
         """Dense features and the near-sentence document of every row, grouped by body."""
         width = len(DENSE_NAMES) + (len(CUE_NAMES) if self.cue_features else 0)
+        width += len(CUE_WORDS) if self.cue_words else 0
         dense = np.zeros((len(text), width), dtype=np.float64)
         near: list[str] = [""] * len(text)
         rows_of: dict[str, list[int]] = {}
@@ -564,6 +588,12 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         ]
         if self.cue_features:
             features += self._cues(claim_content, body, sims, order, whole)
+        if self.cue_words:
+            about = sims > float(self.related_threshold)
+            if not about.any():
+                about = np.isin(np.arange(len(sims)), order[:1])
+            words = max(sum(len(body.sentence_words[j]) for j in np.flatnonzero(about)), 1)
+            features += (body.cue_word_counts()[about].sum(axis=0) / words).tolist()
         return features, top_text
 
     def _cues(
@@ -596,8 +626,9 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         """``pair:<name>``, then ``claim:<n-gram>``, then ``near:<n-gram>``."""
         check_is_fitted(self)
         dense = DENSE_NAMES + (CUE_NAMES if self.cue_features else ())
-        dense += EMBED_NAMES if self.embedding_model else ()
         names = [f"pair:{n}" for n in dense]
+        names += [f"cue:{w}" for w in CUE_WORDS] if self.cue_words else []
+        names += [f"pair:{n}" for n in EMBED_NAMES] if self.embedding_model else []
         if self.claim_vectorizer_ is not None:
             names += [f"claim:{t}" for t in self.claim_vectorizer_.get_feature_names_out()]
         if self.near_vectorizer_ is not None:
