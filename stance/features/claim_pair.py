@@ -597,7 +597,12 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         return features, top_text
 
     def _cues(
-        self, claim_content: list[str], body: _Body, sims: np.ndarray, order: np.ndarray, whole: float
+        self,
+        claim_content: list[str],
+        body: _Body,
+        sims: np.ndarray,
+        order: np.ndarray,
+        whole: float,
     ) -> list[float]:
         """The :data:`CUE_NAMES` values of one pair."""
         counts, negated = body.cues()
