@@ -59,7 +59,7 @@ PINNED = {
         "predefined",
         {"train_parts": ["train", "val"], "test_part": "test"},
         "claim_pair",
-        "hgb",
+        "tuned_hgb",
     ),
     "fnc1_tfidf_lr": (
         "fnc1",
