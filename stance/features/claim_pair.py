@@ -14,6 +14,10 @@ Blocks (stacked, sparse):
   and claim-bigram overlap; BM25 of the body for the claim; refuting, hedging,
   reporting-verb and negation cues and VADER polarity in the sentences closest
   to the claim, in the whole body and in the claim itself.
+* with ``cue_features``, the same cues over *every* sentence about the claim, in the
+  best sentence and in the lead, and the share of claim words the body negates
+  (``pair:*``, :data:`CUE_NAMES`); with ``cue_words``, each cue word's own rate
+  (``cue:*``). Off by default; FNC-1's pinned model uses ``cue_features``.
 * with ``embedding_model`` (the [embed] extra), sentence-vector cosines of the
   claim and the body's sentences (best, top mean, lead).
 * ``claim:*`` n-grams of the claim, its own vocabulary (kept apart from the body).
