@@ -66,7 +66,7 @@ PINNED = {
         "predefined",
         {"train_parts": ["train", "val"], "test_part": "test"},
         "claim_pair",
-        "logreg",
+        "tuned_hgb",
     ),
     "fnc1_tfidf_lr": (
         "fnc1",

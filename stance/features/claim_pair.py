@@ -14,6 +14,10 @@ Blocks (stacked, sparse):
   and claim-bigram overlap; BM25 of the body for the claim; refuting, hedging,
   reporting-verb and negation cues and VADER polarity in the sentences closest
   to the claim, in the whole body and in the claim itself.
+* with ``cue_features``, the same cues over *every* sentence about the claim, in the
+  best sentence and in the lead, and the share of claim words the body negates
+  (``pair:*``, :data:`CUE_NAMES`); with ``cue_words``, each cue word's own rate
+  (``cue:*``). Off by default; FNC-1's pinned model uses ``cue_features``.
 * with ``embedding_model`` (the [embed] extra), sentence-vector cosines of the
   claim and the body's sentences (best, top mean, lead).
 * ``claim:*`` n-grams of the claim, its own vocabulary (kept apart from the body).
@@ -177,7 +181,30 @@ DENSE_NAMES: tuple[str, ...] = (
     "log_body_words",
 )
 
-#: Added after :data:`DENSE_NAMES` when ``embedding_model`` is set ([embed] extra).
+#: Added after :data:`DENSE_NAMES` when ``cue_features`` is set: cues in every sentence
+#: about the claim (not only the top few), in the best sentence and the lead, and claim
+#: words the body negates (a refuting or negation word shortly before them).
+CUE_NAMES: tuple[str, ...] = (
+    "refuting_best",
+    "refuting_related",
+    "negation_related",
+    "hedging_related",
+    "reporting_related",
+    "refuting_lead",
+    "share_related_refuting",
+    "negated_claim_words",
+    "cos_second_sentence",
+    "cos_best_minus_body",
+)
+
+#: With ``cue_words``, the rate of each of these words in the sentences about the claim.
+CUE_WORDS: tuple[str, ...] = tuple(sorted(REFUTING | HEDGES | REPORTING | NEGATION))
+_CUE_INDEX = {w: j for j, w in enumerate(CUE_WORDS)}
+
+#: Tokens after a refuting or negation word in which a claim word counts as negated.
+NEGATION_WINDOW = 5
+
+#: Added after :data:`DENSE_NAMES` (and :data:`CUE_NAMES`) when ``embedding_model`` is set.
 EMBED_NAMES: tuple[str, ...] = ("embed_cos_best_sentence", "embed_cos_top_mean", "embed_cos_lead")
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -217,6 +244,39 @@ class _Body:
         self.sentence_vectors = matrix[: len(sentences)]
         self.body_vector = matrix[len(sentences)]
         self.lead_vector = matrix[len(sentences) + 1]
+        self._cues: tuple[np.ndarray, set[str]] | None = None
+        self._cue_words: np.ndarray | None = None
+
+    def cue_word_counts(self) -> np.ndarray:
+        """Counts of each :data:`CUE_WORDS` word, one row per sentence."""
+        if self._cue_words is None:
+            counts = np.zeros((len(self.sentence_words), len(CUE_WORDS)))
+            for j, words in enumerate(self.sentence_words):
+                for w in words:
+                    if w in _CUE_INDEX:
+                        counts[j, _CUE_INDEX[w]] += 1
+            self._cue_words = counts
+        return self._cue_words
+
+    def cues(self) -> tuple[np.ndarray, set[str]]:
+        """Per sentence ``[words, refuting, negation, hedging, reporting]`` counts, and the
+        words that follow a refuting or negation word within :data:`NEGATION_WINDOW`."""
+        if self._cues is None:
+            counts = np.zeros((len(self.sentence_words), 5))
+            negated: set[str] = set()
+            for j, words in enumerate(self.sentence_words):
+                counts[j] = [
+                    len(words),
+                    sum(w in REFUTING for w in words),
+                    sum(w in NEGATION for w in words),
+                    sum(w in HEDGES for w in words),
+                    sum(w in REPORTING for w in words),
+                ]
+                for i, w in enumerate(words):
+                    if w in REFUTING or w in NEGATION:
+                        negated.update(words[i + 1 : i + 1 + NEGATION_WINDOW])
+            self._cues = (counts, negated)
+        return self._cues
 
 
 class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixin, BaseEstimator):
@@ -246,6 +306,13 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         Add the ``near:`` n-gram block.
     dense_weight : float, default=1.0
         Multiplier of the standardised dense block (its weight next to the n-grams).
+    cue_features : bool, default=False
+        Add the :data:`CUE_NAMES` block (cues in every sentence about the claim,
+        in the best sentence and the lead; claim words the body negates).
+    cue_words : bool, default=False
+        Add one ``cue:<word>`` column per :data:`CUE_WORDS` word: its rate in the
+        sentences about the claim (the best sentence when none is), so a
+        non-linear model can weigh "hoax" apart from "not".
     bm25_k1, bm25_b : float, default=1.2, 0.75
         BM25 parameters of ``bm25_body``.
     embedding_model : str or None, default=None
@@ -295,6 +362,8 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         "claim_ngrams": ["boolean"],
         "near_ngrams": ["boolean"],
         "dense_weight": [Interval(Real, 0, None, closed="left")],
+        "cue_features": ["boolean"],
+        "cue_words": ["boolean"],
         "bm25_k1": [Interval(Real, 0, None, closed="left")],
         "bm25_b": [Interval(Real, 0, 1, closed="both")],
         "embedding_model": [str, None],
@@ -317,6 +386,8 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
         embedding_model: str | None = None,
+        cue_features: bool = False,
+        cue_words: bool = False,
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -330,6 +401,8 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.embedding_model = embedding_model
+        self.cue_features = cue_features
+        self.cue_words = cue_words
 
     # --- fitting --------------------------------------------------------------------------
 
@@ -407,7 +480,9 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
 
     def _pairs(self, text: list[str], target: list[str]) -> tuple[np.ndarray, list[str]]:
         """Dense features and the near-sentence document of every row, grouped by body."""
-        dense = np.zeros((len(text), len(DENSE_NAMES)), dtype=np.float64)
+        width = len(DENSE_NAMES) + (len(CUE_NAMES) if self.cue_features else 0)
+        width += len(CUE_WORDS) if self.cue_words else 0
+        dense = np.zeros((len(text), width), dtype=np.float64)
         near: list[str] = [""] * len(text)
         rows_of: dict[str, list[int]] = {}
         for i, body in enumerate(text):
@@ -515,13 +590,54 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
             float(np.log1p(len(claim_words))),
             float(np.log1p(len(body.words))),
         ]
+        if self.cue_features:
+            features += self._cues(claim_content, body, sims, order, whole)
+        if self.cue_words:
+            about = sims > float(self.related_threshold)
+            if not about.any():
+                about = np.isin(np.arange(len(sims)), order[:1])
+            words = max(sum(len(body.sentence_words[j]) for j in np.flatnonzero(about)), 1)
+            features += (body.cue_word_counts()[about].sum(axis=0) / words).tolist()
         return features, top_text
+
+    def _cues(
+        self,
+        claim_content: list[str],
+        body: _Body,
+        sims: np.ndarray,
+        order: np.ndarray,
+        whole: float,
+    ) -> list[float]:
+        """The :data:`CUE_NAMES` values of one pair."""
+        counts, negated = body.cues()
+        related = sims > float(self.related_threshold)
+
+        def rate(rows: np.ndarray | slice, column: int) -> float:
+            block = counts[rows]
+            return float(block[:, column].sum() / max(block[:, 0].sum(), 1.0))
+
+        best = order[:1]
+        ranked = np.sort(sims)[::-1]
+        return [
+            rate(best, 1),
+            rate(related, 1),
+            rate(related, 2),
+            rate(related, 3),
+            rate(related, 4),
+            rate(slice(0, int(self.lead_sentences)), 1),
+            float((counts[related, 1] > 0).sum() / max(related.sum(), 1)),
+            _share_in(claim_content, negated),
+            float(ranked[1]) if len(ranked) > 1 else 0.0,
+            float(ranked[0] - whole) if len(ranked) else 0.0,
+        ]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``pair:<name>``, then ``claim:<n-gram>``, then ``near:<n-gram>``."""
         check_is_fitted(self)
-        dense = DENSE_NAMES + (EMBED_NAMES if self.embedding_model else ())
+        dense = DENSE_NAMES + (CUE_NAMES if self.cue_features else ())
         names = [f"pair:{n}" for n in dense]
+        names += [f"cue:{w}" for w in CUE_WORDS] if self.cue_words else []
+        names += [f"pair:{n}" for n in EMBED_NAMES] if self.embedding_model else []
         if self.claim_vectorizer_ is not None:
             names += [f"claim:{t}" for t in self.claim_vectorizer_.get_feature_names_out()]
         if self.near_vectorizer_ is not None:

@@ -8,7 +8,7 @@ import pytest
 import skops.io as sio
 from sklearn.exceptions import NotFittedError
 
-from stance.features.claim_pair import DENSE_NAMES, ClaimPairFeatures
+from stance.features.claim_pair import CUE_NAMES, CUE_WORDS, DENSE_NAMES, ClaimPairFeatures
 
 BODY = (
     "The city council met on Monday. The mayor denied that he will resign, "
@@ -43,6 +43,40 @@ def test_cues_are_counted_in_the_sentences_closest_to_the_claim():
     assert d.loc[0, "refuting_top"] > 0 and d.loc[1, "refuting_top"] == 0
     assert d.loc[1, "reporting_top"] > 0 and d.loc[0, "reporting_top"] == 0
     assert d.loc[0, "refuting_body"] == d.loc[1, "refuting_body"]
+
+
+def test_cue_block_reads_every_sentence_about_the_claim_and_negated_claim_words():
+    body = "The mayor will not resign, aides said. The mayor spoke about resign rumours today."
+    X = frame(
+        [body, body, OTHER], ["Mayor will resign", "Budget vote delayed", "Mayor will resign"]
+    )
+    features = ClaimPairFeatures(min_df=1, cue_features=True, top_sentences=1).fit(X)
+    dense, _ = features._pairs(X["text"].tolist(), X["target"].tolist())
+    d = pd.DataFrame(dense, columns=list(DENSE_NAMES + CUE_NAMES))
+    # "resign" follows "not": negated for the resign claim, nothing to negate for the budget one
+    assert d.loc[0, "negated_claim_words"] > 0 and d.loc[1, "negated_claim_words"] == 0
+    # both mayor sentences are about the claim, so "rumours" (second sentence) counts too
+    assert d.loc[0, "refuting_related"] > 0 and d.loc[2, "refuting_related"] == 0
+    names = features.get_feature_names_out()
+    assert list(names[len(DENSE_NAMES) : len(DENSE_NAMES) + len(CUE_NAMES)]) == [
+        f"pair:{n}" for n in CUE_NAMES
+    ]
+    # off by default: the existing block is unchanged
+    plain = ClaimPairFeatures(min_df=1, top_sentences=1).fit(X)
+    base = plain.transform(X).toarray()[:, : len(DENSE_NAMES)]
+    np.testing.assert_allclose(base, features.transform(X).toarray()[:, : len(DENSE_NAMES)])
+
+
+def test_cue_words_count_each_word_in_the_sentences_about_the_claim():
+    X = frame([BODY, BODY], ["Mayor will resign", "Budget vote delayed"])
+    features = ClaimPairFeatures(min_df=1, cue_words=True, top_sentences=1).fit(X)
+    dense, _ = features._pairs(X["text"].tolist(), X["target"].tolist())
+    d = pd.DataFrame(dense, columns=list(DENSE_NAMES + CUE_WORDS))
+    # "denied" and "hoax" sit in the mayor sentence, "said" in the budget one
+    assert d.loc[0, "hoax"] > 0 and d.loc[1, "hoax"] == 0
+    assert d.loc[1, "said"] > 0 and d.loc[0, "said"] == 0
+    names = features.get_feature_names_out()
+    assert f"cue:{CUE_WORDS[0]}" in names and len(names) == features.transform(X).shape[1]
 
 
 def test_feature_space_does_not_grow_with_distinct_targets():

@@ -91,7 +91,7 @@ def test_model_configs_fit_predict_roundtrip(model_cfg):
     if hasattr(pipe, "predict_proba"):
         proba = pipe.predict_proba(X)
         assert np.allclose(proba.sum(axis=1), 1)
-    if model_cfg.stem != "hgb":  # boosting needs more than 36 rows to split
+    if not model_cfg.stem.endswith("hgb"):  # boosting needs more than 36 rows to split
         assert (pipe.predict(X) == y).mean() > 0.6
     roundtrip(pipe, X)
 
