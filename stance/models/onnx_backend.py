@@ -23,6 +23,7 @@ import hashlib
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,19 @@ def onnx_cache_dir() -> Path:
     return default_cache_dir() / "onnx"
 
 
+_digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def weights_digest(module: Any) -> str:
-    """SHA-256 of a torch module's parameters and buffers (names, dtypes, shapes, bytes)."""
+    """SHA-256 of a torch module's parameters and buffers (names, dtypes, shapes, bytes).
+
+    Remembered per module object (hashing MiniLM takes ~0.2 s, and a tagging job asks
+    once per batch): modules handed to the ONNX backends are inference-only, never
+    trained further in place.
+    """
+    known = _digests.get(module)
+    if known is not None:
+        return known
     import torch
 
     digest = hashlib.sha256()
@@ -77,7 +89,8 @@ def weights_digest(module: Any) -> str:
         array = tensor.detach().to("cpu").contiguous()
         digest.update(f"{name}|{array.dtype}|{tuple(array.shape)}\n".encode())
         digest.update(array.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+    _digests[module] = digest.hexdigest()
+    return _digests[module]
 
 
 class OnnxSession:
