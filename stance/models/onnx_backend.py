@@ -37,7 +37,9 @@ from stance.paths import default_cache_dir
 BACKENDS = ("torch", "onnx", "onnx-int8")
 GRAPH_KINDS = ("mean_pooled", "logits")
 #: Bumped when the export recipe changes, so stale cached graphs are not reused.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
+#: Encoder families whose exported graph onnxruntime.transformers fuses as BERT.
+FUSABLE = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra"})
 _OPSET = 17
 _lock = threading.Lock()
 
@@ -160,33 +162,86 @@ def _publish(path: Path, write) -> None:
 
 
 def _export(module: Any, kind: str, input_names: tuple[str, ...], dest: Path) -> None:
+    """Export ``module`` to ``dest``, with ONNX Runtime's transformer fusions where they apply."""
     import torch
 
     wrapper = _graph_class()(module, kind, input_names).eval()
     example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in input_names)
     axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")
-        # The TorchScript exporter: the dynamo one needs onnxscript, one more dependency.
-        torch.onnx.export(
-            wrapper,
-            example,
-            str(dest),
-            input_names=list(input_names),
-            output_names=["output"],
-            dynamic_axes={**axes, "output": {0: "batch"}},
-            opset_version=_OPSET,
-            dynamo=False,
+    raw = dest.with_name(dest.name + ".raw.onnx")
+    # Eager attention exports as plain MatMul/Softmax, the pattern ONNX Runtime fuses into
+    # one Attention op (torch's SDPA does not fuse); switched back so torch's own numbers stay.
+    attention = getattr(module.config, "_attn_implementation", None)
+    _set_attention(module, "eager")
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            # The TorchScript exporter: the dynamo one needs onnxscript, one more dependency.
+            torch.onnx.export(
+                wrapper,
+                example,
+                str(raw),
+                input_names=list(input_names),
+                output_names=["output"],
+                dynamic_axes={**axes, "output": {0: "batch"}},
+                opset_version=_OPSET,
+                dynamo=False,
+            )
+        _fuse(raw, dest, module.config)
+    finally:
+        if attention is not None:
+            _set_attention(module, attention)
+        raw.unlink(missing_ok=True)
+
+
+def _set_attention(module: Any, implementation: str) -> None:
+    setter = getattr(module, "set_attn_implementation", None)
+    if setter is not None:
+        setter(implementation)
+    else:  # older transformers
+        module.config._attn_implementation = implementation
+
+
+def _fuse(source: Path, dest: Path, config: Any) -> None:
+    """Fuse attention, layer norms and GELU (onnxruntime.transformers) for BERT-like encoders.
+
+    Measured on fine-tuned MiniLM at 256 tokens: with int8 weights the fused graph
+    runs ~2x faster than the unfused one. Other architectures are copied unfused.
+    """
+    import logging
+    import shutil
+
+    if getattr(config, "model_type", None) not in FUSABLE:
+        shutil.copyfile(source, dest)
+        return
+    from onnxruntime.transformers import optimizer
+
+    quiet = [logging.getLogger(name) for name in ("onnxruntime", "fusion", "onnx_model")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        fused = optimizer.optimize_model(
+            str(source),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
         )
+        fused.save_model_to_file(str(dest))
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _quantize(source: Path, dest: Path) -> None:
     import logging
 
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Per-channel int8 weights on MatMul only: measured on MiniLM sentence vectors,
-    # per-tensor int8 on every op drops the worst cosine to torch's to 0.81; this to 0.96.
+    # Per-channel int8 weights on the MatMul and fused Attention ops; embeddings and layer
+    # norms stay float32. Measured on MiniLM sentence vectors, per-tensor int8 on every
+    # op drops the worst cosine to torch's to 0.81; per channel keeps it above 0.96.
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # "consider pre-processing before quantization"
@@ -196,7 +251,9 @@ def _quantize(source: Path, dest: Path) -> None:
             str(dest),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
+            # The fused ops live in the com.microsoft domain, which shape inference skips.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     finally:
         root.setLevel(level)
