@@ -103,6 +103,9 @@ class OnnxSession:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
+        # Idle worker threads sleep instead of spinning: on a shared machine spinning burns
+        # ~30% more CPU-seconds for the same vectors (measured on MiniLM, 2 cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.input_names = input_names
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
