@@ -11,8 +11,8 @@ source* (the time spent in ``predict_frame``) plus per-stage rates, then times
 With ``--encoders N`` it instead times the two encoder models on the Russia–US
 rapprochement articles (issue 16): MiniLM sentence vectors + logistic
 regression (``features=embed_sentences``, embedding cache off so every
-sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for one
-epoch), each trained on N articles and tagging the next ``--tag`` (default N)
+sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for
+``--epochs``, default one), each trained on N articles and tagging the next ``--tag`` (default N)
 with ``stance tag`` (``--batch-size`` articles per batch) once per
 ``--backends`` entry (torch, onnx, onnx-int8: :mod:`stance.models.onnx_backend`;
 the ONNX graph is exported into a scratch cache first and that time reported
@@ -90,6 +90,9 @@ def main() -> None:
         choices=["sentences", "transformer"],
     )
     parser.add_argument("--stages", action="store_true", help="sentence model: time per stage")
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="model=transformer fine-tuning epochs"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.encoders:
@@ -100,6 +103,7 @@ def main() -> None:
             args.backends,
             args.models,
             args.stages,
+            args.epochs,
         )
         return
 
@@ -218,6 +222,7 @@ def bench_encoders(
     backends: list[str],
     which: list[str],
     stages: bool,
+    epochs: int = 1,
 ) -> None:
     """articles/s and macro-F1 of `stance tag` with each encoder model under each backend."""
     from sklearn.linear_model import LogisticRegression
@@ -264,9 +269,9 @@ def bench_encoders(
             LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000),
         ),
         "transformer": (
-            "transformer (MiniLM, head, 256 tokens)",
+            f"transformer (MiniLM, head, 256 tokens, {epochs} epochs)",
             FunctionTransformer(),
-            TransformerClassifier(epochs=1, val_size=0, device="cpu", random_state=0),
+            TransformerClassifier(epochs=epochs, val_size=0, device="cpu", random_state=0),
         ),
     }
     for key in which:

@@ -260,10 +260,15 @@ class StanceModel:
     def _predict_clean(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels and probabilities (in ``self.labels`` order) for cleaned input."""
         clf, Xt = self._clf, self._features(X)
-        labels = np.asarray(clf.predict(Xt)).astype(str).astype(object)
-        if not hasattr(clf, "predict_proba"):
-            return labels, None
-        raw = clf.predict_proba(Xt)
+        if getattr(clf, "predict_is_argmax_of_proba", False):
+            # An encoder classifier's predict() runs the whole forward pass again: one pass.
+            raw = clf.predict_proba(Xt)
+            labels = np.asarray(clf.classes_[np.argmax(raw, axis=1)]).astype(str).astype(object)
+        else:
+            labels = np.asarray(clf.predict(Xt)).astype(str).astype(object)
+            if not hasattr(clf, "predict_proba"):
+                return labels, None
+            raw = clf.predict_proba(Xt)
         proba = np.zeros((len(X), len(self.labels)))
         index = {label: i for i, label in enumerate(self.labels)}
         for j, cls in enumerate(self._classes):

@@ -492,6 +492,9 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         model.to(device)
         return self._pooled_proba(model, rows, device)
 
+    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
+    predict_is_argmax_of_proba = True
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable label of each row."""
         check_is_fitted(self, "weights_")

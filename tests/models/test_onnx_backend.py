@@ -225,3 +225,19 @@ def test_missing_extra_gives_the_install_hint(
     assert cli(["predict", str(run), str(doc), "--backend", "onnx"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "[onnx]" in err
+
+
+def test_tagging_runs_the_encoder_once_per_batch(run: Path, monkeypatch) -> None:
+    model = stance.load(run)
+    clf = model.pipeline[-1]
+    X, _ = training_data()
+    frame = X.head(5).reset_index(drop=True)
+    expected = clf.predict(model._clean.transform(frame))
+    calls = []
+    real = type(clf).predict_proba
+    monkeypatch.setattr(
+        type(clf), "predict_proba", lambda self, X: calls.append(len(X)) or real(self, X)
+    )
+    out = model.predict_frame(frame)
+    assert calls == [5]  # labels come from the same probabilities, not a second pass
+    assert out["label"].tolist() == list(expected)
