@@ -105,9 +105,11 @@ class SentenceEmbedding(ModelInputMixin, TransformerMixin, BaseEstimator):
         Passed to the sentence-transformers encoder.
     backend:
         ``"torch"`` (sentence-transformers), or ``"onnx"`` / ``"onnx-int8"``: the
-        same mean-pooled encoder exported to ONNX Runtime (float32, or int8 weights),
-        ~1.4x / ~2.7x faster on CPU (:mod:`stance.models.onnx_backend`, extra
-        ``[onnx]``). int8 vectors differ slightly, so they are cached apart.
+        same mean-pooled encoder exported to ONNX Runtime, float32 or int8 weights
+        (:mod:`stance.models.onnx_backend`, extra ``[onnx]``); measured on the
+        rapprochement articles, 2 cores (``experiments/bench_inference.py
+        --encoders``): 2.6 / 6.9 / 14.3 articles/s, int8 labels 98% torch's. int8 vectors differ
+        slightly, so each backend caches its vectors apart.
 
     Attributes
     ----------
