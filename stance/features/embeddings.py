@@ -108,8 +108,8 @@ class SentenceEmbedding(ModelInputMixin, TransformerMixin, BaseEstimator):
         same mean-pooled encoder exported to ONNX Runtime, float32 or int8 weights
         (:mod:`stance.models.onnx_backend`, extra ``[onnx]``); measured on the
         rapprochement articles, 2 cores (``experiments/bench_inference.py
-        --encoders``): 2.6 / 6.9 / 14.3 articles/s, int8 labels 98% torch's. int8 vectors differ
-        slightly, so each backend caches its vectors apart.
+        --encoders``): 2.6 / 6.9 / 14.3 articles/s, int8 labels 98% torch's.
+        int8 vectors differ slightly, so each backend caches its vectors apart.
 
     Attributes
     ----------
