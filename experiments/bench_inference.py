@@ -25,6 +25,8 @@ tokenizing, the forward pass, padding).
 
     nice -n 5 python experiments/bench_inference.py --encoders 100 --tag 452 \
         --batch-size 64 --backends torch onnx onnx-int8 --stages
+    nice -n 5 python experiments/bench_inference.py --encoders 200 --tag 352 --epochs 3 \
+        --models transformer --batch-size 64 --backends torch onnx onnx-int8
 
 Prints figures only; writes nothing into the repository (scratch under /tmp).
 """
