@@ -11,11 +11,22 @@ source* (the time spent in ``predict_frame``) plus per-stage rates, then times
 With ``--encoders N`` it instead times the two encoder models on the Russia–US
 rapprochement articles (issue 16): MiniLM sentence vectors + logistic
 regression (``features=embed_sentences``, embedding cache off so every
-sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for one
-epoch), each trained on N articles and tagging the next N with ``stance tag``
-(``--batch-size`` articles per batch), articles/s and the load average.
+sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for
+``--epochs``, default one), each trained on N articles and tagging the next ``--tag`` (default N)
+with ``stance tag`` (``--batch-size`` articles per batch) once per
+``--backends`` entry (torch, onnx, onnx-int8: :mod:`stance.models.onnx_backend`;
+the ONNX graph is exported into a scratch cache first and that time reported
+apart). Per backend: articles/s from wall time and from CPU-seconds (the rate
+two idle cores would give, since other jobs share the machine), the macro-F1
+of the tagged labels against the gold ones and its difference to torch's, and
+the share of labels that agree with torch's. ``--stages`` first shows where
+the sentence model's time goes on 60 held-out articles (cleaning, splitting,
+tokenizing, the forward pass, padding).
 
-    python experiments/bench_inference.py --encoders 40 --batch-size 64
+    nice -n 5 python experiments/bench_inference.py --encoders 100 --tag 452 \
+        --batch-size 64 --backends torch onnx onnx-int8 --stages
+    nice -n 5 python experiments/bench_inference.py --encoders 200 --tag 352 --epochs 3 \
+        --models transformer --batch-size 64 --backends torch onnx onnx-int8
 
 Prints figures only; writes nothing into the repository (scratch under /tmp).
 """
@@ -70,10 +81,32 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cold-runs", type=int, default=9)
     parser.add_argument("--encoders", type=int, default=0, help="time the encoder models instead")
+    parser.add_argument("--tag", type=int, default=0, help="held-out articles to tag (default N)")
+    parser.add_argument(
+        "--backends", nargs="+", default=["torch"], choices=["torch", "onnx", "onnx-int8"]
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["sentences", "transformer"],
+        choices=["sentences", "transformer"],
+    )
+    parser.add_argument("--stages", action="store_true", help="sentence model: time per stage")
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="model=transformer fine-tuning epochs"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.encoders:
-        bench_encoders(args.encoders, args.batch_size)
+        bench_encoders(
+            args.encoders,
+            args.tag or args.encoders,
+            args.batch_size,
+            args.backends,
+            args.models,
+            args.stages,
+            args.epochs,
+        )
         return
 
     from sklearn.linear_model import LogisticRegression
@@ -184,9 +217,18 @@ def main() -> None:
     print(f"load average now: {os.getloadavg()}")
 
 
-def bench_encoders(n: int, batch_size: int) -> None:
-    """articles/s of `stance tag` with the MiniLM sentence-vector model and model=transformer."""
+def bench_encoders(
+    n: int,
+    n_tag: int,
+    batch_size: int,
+    backends: list[str],
+    which: list[str],
+    stages: bool,
+    epochs: int = 1,
+) -> None:
+    """articles/s and macro-F1 of `stance tag` with each encoder model under each backend."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -195,59 +237,130 @@ def bench_encoders(n: int, batch_size: int) -> None:
     from stance.data.table import ModelInput
     from stance.experiment import compose_config
     from stance.features.embeddings import SentenceEmbedding
+    from stance.inference import load
     from stance.models.io import save_model
     from stance.models.transformer import TransformerClassifier
     from stance.tagging import TagOptions, tag_corpus
 
+    scratch = Path(tempfile.mkdtemp(prefix="stance-bench-enc-"))
+    os.environ["STANCE_CACHE_DIR"] = str(scratch / "cache")  # exported graphs start cold
     cfg = compose_config(["data=ru_us_rapprochement"])
     corpus = load_corpus(cfg.data, default_data_dir()).frame
-    X, y = ModelInput.from_corpus(corpus), corpus["label"].to_numpy()
-    train, test = slice(0, n), slice(n, 2 * n)
+    X, y = ModelInput.from_corpus(corpus), corpus["label"].to_numpy().astype(str)
+    train, test = slice(0, n), slice(n, n + n_tag)
+    gold = y[test]
     target = str(X["target"].iloc[0])
-    scratch = Path(tempfile.mkdtemp(prefix="stance-bench-enc-"))
     source = scratch / "articles.parquet"
     pd.DataFrame(
-        {"id": [str(i) for i in range(n)], "text": X["text"][test], "title": X["title"][test]}
+        {
+            "id": [str(i) for i in range(len(gold))],
+            "text": X["text"][test],
+            "title": X["title"][test],
+        }
     ).to_parquet(source)
+    print(
+        f"Russia-US rapprochement: train {n}, tag {len(gold)} held-out articles; "
+        f"torch threads {_torch_threads()}, {os.cpu_count()} cores"
+    )
+    if stages:
+        _sentence_stages(X.iloc[test][:60], batch_size=64)
     models = {
-        "embed_sentences+logreg": (
+        "sentences": (
+            "embed_sentences+logreg",
             SentenceEmbedding(pooling="sentences", max_sentences=40, cache_dir=""),
             LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000),
         ),
-        "transformer (MiniLM, head, 256 tokens)": (
+        "transformer": (
+            f"transformer (MiniLM, head, 256 tokens, {epochs} epochs)",
             FunctionTransformer(),
-            TransformerClassifier(epochs=1, val_size=0, device="cpu", random_state=0),
+            TransformerClassifier(epochs=epochs, val_size=0, device="cpu", random_state=0),
         ),
     }
-    for name, (features, clf) in models.items():
+    for key in which:
+        name, features, clf = models[key]
         pipe = Pipeline([("clean", TextCleaner()), ("features", features), ("clf", clf)])
         start = time.perf_counter()
         pipe.fit(X.iloc[train], y[train])
-        fit_s = time.perf_counter() - start
-        run = scratch / name.split()[0]
+        print(f"{name}: fit on {n} articles in {time.perf_counter() - start:.0f}s")
+        run = scratch / key
         save_model(pipe, run / "model.skops")
         labels = sorted(pipe.classes_)
         card = {"labels": labels, "default_target": target, "needs_target": False}
         (run / "model_card.json").write_text(json.dumps({**card, "task": {"labels": labels}}))
-        load0 = os.getloadavg()[0]
-        start, cpu0 = time.perf_counter(), time.process_time()
-        summary = tag_corpus(
-            run,
-            source,
-            scratch / f"{run.name}.parquet",
-            TagOptions(batch_size=batch_size),
-            progress=False,
-        )
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-        # On a shared machine the wall rate understates; CPU-seconds (all threads) do not:
-        # rows / (cpu / 2) is the rate two otherwise idle cores would give.
-        print(
-            f"{name}: fit {n} articles {fit_s:.0f}s; stance tag {summary.rows} articles in "
-            f"{wall:.1f}s = {summary.rows / wall:.2f} articles/s; {cpu:.1f} CPU-s = "
-            f"{summary.rows / cpu:.2f} articles per CPU-second, "
-            f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores "
-            f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-        )
+        reference = None
+        for backend in backends:
+            if backend != "torch":  # export (and quantise) once, outside the timed run
+                start = time.perf_counter()
+                load(run, backend=backend).predict(["Talks resumed."])
+                print(f"  {backend}: export + first call {time.perf_counter() - start:.1f}s")
+            load0 = os.getloadavg()[0]
+            out = scratch / f"{key}-{backend}.parquet"
+            start, cpu0 = time.perf_counter(), time.process_time()
+            summary = tag_corpus(
+                run, source, out, TagOptions(batch_size=batch_size, backend=backend), progress=False
+            )
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+            pred = pd.read_parquet(out)["label"].astype(str).to_numpy()
+            f1 = 100 * f1_score(gold, pred, average="macro")
+            if reference is None:
+                reference = (f1, pred)
+            # On a shared machine the wall rate understates; CPU-seconds (all threads) do not:
+            # rows / (cpu / 2) is the rate two otherwise idle cores would give.
+            print(
+                f"  {backend}: {summary.rows} articles in {wall:.1f}s = "
+                f"{summary.rows / wall:.2f} articles/s wall; {cpu:.1f} CPU-s = "
+                f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores; macro-F1 {f1:.2f} "
+                f"({f1 - reference[0]:+.2f} vs {backends[0]}), labels agree with "
+                f"{backends[0]} on {100 * (pred == reference[1]).mean():.1f}% "
+                f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})"
+            )
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _sentence_stages(X: pd.DataFrame, batch_size: int) -> None:
+    """CPU-seconds per stage of the sentence-vector features on ``X`` (where the time goes)."""
+    from stance.data.clean import TextCleaner
+    from stance.features.embeddings import SentenceEmbedding, _load_model
+
+    emb = SentenceEmbedding(pooling="sentences", max_sentences=40, cache_dir="")
+    cpu0 = time.process_time()
+    cleaned = TextCleaner().fit_transform(X)
+    cpu1 = time.process_time()
+    sentences = [s for doc in emb.document_sentences(cleaned) for s in doc]
+    cpu2 = time.process_time()
+    model = _load_model(emb.model_name, emb.device)
+    cpu3 = time.process_time()
+    lengths = [len(ids) for ids in model.tokenizer(sentences, truncation=True)["input_ids"]]
+    cpu4 = time.process_time()
+    n = len(X)
+    print(
+        f"sentence model stages on {n} articles ({len(sentences)} sentences, "
+        f"{sum(lengths) / len(lengths):.1f} tokens each on average): clean {cpu1 - cpu0:.2f} "
+        f"CPU-s, split {cpu2 - cpu1:.2f}, tokenize {cpu4 - cpu3:.2f}; forward pass:"
+    )
+    start = time.process_time()
+    model.encode(sentences, batch_size=batch_size, normalize_embeddings=True)
+    cpu = time.process_time() - start
+    print(
+        f"  torch encode: {cpu:.1f} CPU-s = {2 * n / cpu:.2f} articles/s on 2 cores; padded "
+        f"tokens / real tokens: {_padding(lengths, batch_size):.2f} in article order, "
+        f"{_padding(sorted(lengths), batch_size):.2f} sorted by length (what "
+        "sentence-transformers and the onnx backends do)"
+    )
+
+
+def _padding(lengths: list[int], batch_size: int) -> float:
+    """Tokens computed with right-padding per batch, over the real tokens."""
+    padded = sum(
+        max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
+        for i in range(0, len(lengths), batch_size)
+    )
+    return padded / sum(lengths)
 
 
 if __name__ == "__main__":

@@ -51,11 +51,14 @@ _STATUS_MEANING = {
 }
 
 
-def load(path: str | Path, trusted: bool = False) -> StanceModel:
+def load(path: str | Path, trusted: bool = False, backend: str | None = None) -> StanceModel:
     """Load a run directory (``model.skops`` + ``model_card.json``) or a model file.
 
     ``trusted=True`` allows types outside the allow-list and pickle files; see
-    :func:`stance.models.io.load_pipeline`.
+    :func:`stance.models.io.load_pipeline`. ``backend`` (``"torch"``, ``"onnx"``,
+    ``"onnx-int8"``) is set on every encoder step (sentence embeddings,
+    model=transformer): ONNX Runtime is faster on CPU
+    (:mod:`stance.models.onnx_backend`); ``None`` keeps the saved setting.
     """
     path = Path(path)
     if path.is_dir():
@@ -73,6 +76,10 @@ def load(path: str | Path, trusted: bool = False) -> StanceModel:
     else:
         raise ModelFileError(f"model not found: {path}")
     pipeline = load_pipeline(model_file, trusted=trusted)
+    if backend is not None:
+        from stance.models.onnx_backend import set_backend
+
+        set_backend(pipeline, backend)
     card = _read_card(model_file.parent / CARD_FILE)
     return StanceModel(pipeline, card, source=model_file)
 
@@ -253,10 +260,15 @@ class StanceModel:
     def _predict_clean(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels and probabilities (in ``self.labels`` order) for cleaned input."""
         clf, Xt = self._clf, self._features(X)
-        labels = np.asarray(clf.predict(Xt)).astype(str).astype(object)
-        if not hasattr(clf, "predict_proba"):
-            return labels, None
-        raw = clf.predict_proba(Xt)
+        if getattr(clf, "predict_is_argmax_of_proba", False):
+            # An encoder classifier's predict() runs the whole forward pass again: one pass.
+            raw = clf.predict_proba(Xt)
+            labels = np.asarray(clf.classes_[np.argmax(raw, axis=1)]).astype(str).astype(object)
+        else:
+            labels = np.asarray(clf.predict(Xt)).astype(str).astype(object)
+            if not hasattr(clf, "predict_proba"):
+                return labels, None
+            raw = clf.predict_proba(Xt)
         proba = np.zeros((len(X), len(self.labels)))
         index = {label: i for i, label in enumerate(self.labels)}
         for j, cls in enumerate(self._classes):

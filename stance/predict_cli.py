@@ -53,6 +53,14 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="load model files with unknown types or pickles (runs their code!)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "onnx-int8"],
+        default=None,
+        help="run the model's encoder (sentence embeddings, model=transformer) with torch "
+        "or ONNX Runtime, float32 or int8 (faster on CPU; needs the [onnx] extra); "
+        "default: as saved",
+    )
 
 
 _FORMATS_HELP = (
@@ -299,7 +307,7 @@ def _predict_body(args: argparse.Namespace) -> int:
         if not Path(source).is_file():
             raise DataError(f"input file not found: {source}")
         fmt = stream_format(source, fmt)
-    model = load(args.model, trusted=args.trust)
+    model = load(args.model, trusted=args.trust, backend=args.backend)
     silence_library_progress()
     target = None if args.target_column else model.target_for(args.target)
 
@@ -374,8 +382,13 @@ def _tag_body(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         jobs=max(1, args.jobs),
         restart=args.restart,
+        backend=args.backend,
     )
     if args.engine == "dask" or args.scheduler or args.cluster:  # a cluster: stance.distributed
+        if args.backend is not None:
+            from stance.errors import ConfigError
+
+            raise ConfigError("--backend is not supported with --engine dask yet; tag locally")
         from stance.distributed import run_tag_cli
 
         return run_tag_cli(args, options)

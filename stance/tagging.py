@@ -76,6 +76,8 @@ class TagOptions:
     encoding: str = "utf-8"
     jobs: int = 1
     restart: bool = False
+    #: The encoder backend (``--backend``: torch, onnx, onnx-int8); None keeps the saved one.
+    backend: str | None = None
 
 
 @dataclass
@@ -124,12 +126,12 @@ def _numbered_batches(batches: Iterator[pd.DataFrame]) -> Iterator[_Batch]:
 _WORKER_MODEL: Any = None
 
 
-def _init_worker(model_path: str, trusted: bool) -> None:
+def _init_worker(model_path: str, trusted: bool, backend: str | None = None) -> None:
     global _WORKER_MODEL
     warnings.simplefilter("ignore")
     from stance.inference import load, silence_library_progress
 
-    _WORKER_MODEL = load(model_path, trusted=trusted)
+    _WORKER_MODEL = load(model_path, trusted=trusted, backend=backend)
     silence_library_progress()
 
 
@@ -146,10 +148,14 @@ class BatchPredictor:
     bounded however long the corpus.
     """
 
-    def __init__(self, model: Any, model_file: Path, trusted: bool, jobs: int):
+    def __init__(
+        self, model: Any, model_file: Path, trusted: bool, jobs: int, backend: str | None = None
+    ):
         self.model, self.jobs = model, jobs
         self.pool = (
-            ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_file), trusted))
+            ProcessPoolExecutor(
+                jobs, initializer=_init_worker, initargs=(str(model_file), trusted, backend)
+            )
             if jobs > 1
             else None
         )
@@ -398,7 +404,7 @@ def tag_corpus(
     if not corpus.exists():
         raise DataError(f"corpus not found: {corpus}")
     fmt = stream_format(corpus, options.fmt)
-    model = load(model_path, trusted=trusted)
+    model = load(model_path, trusted=trusted, backend=options.backend)
     silence_library_progress()  # one bar, ours, not one per batch from sentence-transformers
     columns = options.columns
     target = None if columns.target else model.target_for(options.target)
@@ -426,6 +432,8 @@ def tag_corpus(
         "target": target,
         "keep": keep,
     }
+    if options.backend is not None:  # onnx-int8 labels may differ: never mix parts across backends
+        job["backend"] = options.backend
     store = PartStore(out, job, restart=options.restart)
     output = OutputTable.for_model(model, columns.id, keep)
     schema = output.schema()
@@ -441,7 +449,7 @@ def tag_corpus(
             else:
                 yield batch, columns.model_input(batch.source, target)
 
-    predictor = BatchPredictor(model, model_file, trusted, options.jobs)
+    predictor = BatchPredictor(model, model_file, trusted, options.jobs, options.backend)
     try:
         for batch, pred, seconds in predictor.run(to_predict()):
             summary.predict_seconds += seconds

@@ -283,6 +283,9 @@ class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         proba[:, self.head_.classes_] = self.head_.predict_proba(self.transform(X))
         return proba
 
+    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
+    predict_is_argmax_of_proba = True
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable label of each row."""
         check_is_fitted(self)

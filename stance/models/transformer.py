@@ -36,6 +36,7 @@ from stance.errors import ConfigError, StanceError
 from stance.features._util import ModelInputMixin, check_frame, plain
 from stance.models.encoder_inputs import STRATEGIES, EncodedRows, encode_rows
 from stance.models.encoder_source import DEFAULT_ENCODER, require_transformers, resolve_encoder
+from stance.models.onnx_backend import BACKENDS, OnnxSession, check_backend, encoder_session
 
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda")
@@ -124,6 +125,11 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
     random_state : int or None
         Seeds the head, dropout, shuffling and the validation split.
+    backend : {"torch", "onnx", "onnx-int8"}
+        How :meth:`predict_proba` runs the fine-tuned model: torch, or ONNX Runtime
+        in float32 or with int8 weights (faster on CPU; extra ``[onnx]``,
+        :mod:`stance.models.onnx_backend`). Training always uses torch; the
+        exported graph is cached on disk, never saved in the model.
 
     Attributes
     ----------
@@ -175,6 +181,7 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         "mixed_precision": ["boolean"],
         "trusted": ["boolean"],
         "random_state": ["random_state"],
+        "backend": [StrOptions(set(BACKENDS))],
     }
 
     def __init__(
@@ -198,6 +205,7 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         mixed_precision: bool = True,
         trusted: bool = False,
         random_state: int | None = None,
+        backend: str = "torch",
     ):
         self.encoder = encoder
         self.revision = revision
@@ -218,6 +226,7 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         self.mixed_precision = mixed_precision
         self.trusted = trusted
         self.random_state = random_state
+        self.backend = backend
 
     # ----------------------------------------------------------------- checks
     def _validate_params(self) -> None:
@@ -350,9 +359,18 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         return contextlib.nullcontext()
 
     def _pooled_proba(
-        self, model, rows: EncodedRows, device: str, which: np.ndarray | None = None
+        self,
+        model,
+        rows: EncodedRows,
+        device: str,
+        which: np.ndarray | None = None,
+        session: OnnxSession | None = None,
     ) -> np.ndarray:
-        """Class probabilities per row: the mean of its examples' logits (one unless chunks)."""
+        """Class probabilities per row: the mean of its examples' logits (one unless chunks).
+
+        ``session`` (an ONNX Runtime session of the same model) computes the logits
+        instead of ``model`` when given.
+        """
         import torch
 
         n_rows = int(rows.owner.max()) + 1 if len(rows.owner) else 0
@@ -367,7 +385,10 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
             for start in range(0, len(chosen), batch):
                 idx = chosen[start : start + batch]
                 with self._autocast(device), _memory_guard(batch, "prediction"):
-                    logits = model(**_batch(rows, idx, device)).logits.float().cpu().numpy()
+                    if session is not None:
+                        logits = session.run(_padded(rows, idx)).astype(np.float64)
+                    else:
+                        logits = model(**_batch(rows, idx, device)).logits.float().cpu().numpy()
                 np.add.at(sums, rows.owner[idx], logits)
                 np.add.at(counts, rows.owner[idx], 1)
         logits = sums / np.maximum(counts, 1)[:, None]
@@ -405,6 +426,11 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
             "truncated_training_rows": int(self.n_truncated_),
         }
         setattr(self, _RUNTIME, (model, tokenizer))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models saved before the backend parameter existed ran on torch.
+        state.setdefault("backend", "torch")
+        super().__setstate__(state)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -445,9 +471,8 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         targets, texts = _frame_columns(X)
         if not texts:
             return np.zeros((0, len(self.classes_)))
+        backend = check_backend(getattr(self, "backend", "torch"))
         model, tokenizer = self._runtime_model()
-        device = _pick_device(self.device)
-        model.to(device)
         rows = encode_rows(tokenizer, targets, texts, **self._encode_args())
         if rows.n_truncated:
             log.info(
@@ -456,7 +481,19 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
                 len(texts),
                 self.strategy,
             )
+        if backend != "torch":
+            model.to("cpu")
+            names = ("input_ids", "attention_mask") + (
+                ("token_type_ids",) if rows.token_type_ids else ()
+            )
+            session = encoder_session(model, "logits", backend, names)
+            return self._pooled_proba(model, rows, "cpu", session=session)
+        device = _pick_device(self.device)
+        model.to(device)
         return self._pooled_proba(model, rows, device)
+
+    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
+    predict_is_argmax_of_proba = True
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The most probable label of each row."""
@@ -468,6 +505,11 @@ def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:
     """Right-padded tensors for examples ``idx`` (pad id 0 with a zero attention mask)."""
     import torch
 
+    return {k: torch.from_numpy(v).to(device) for k, v in _padded(rows, idx).items()}
+
+
+def _padded(rows: EncodedRows, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Right-padded int64 arrays for examples ``idx`` (pad id 0 with a zero attention mask)."""
     width = max(len(rows.input_ids[i]) for i in idx)
     ids = np.zeros((len(idx), width), dtype=np.int64)
     mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -478,12 +520,9 @@ def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:
         mask[r, :n] = 1
         if types is not None:
             types[r, :n] = rows.token_type_ids[i]
-    out = {
-        "input_ids": torch.from_numpy(ids).to(device),
-        "attention_mask": torch.from_numpy(mask).to(device),
-    }
+    out = {"input_ids": ids, "attention_mask": mask}
     if types is not None:
-        out["token_type_ids"] = torch.from_numpy(types).to(device)
+        out["token_type_ids"] = types
     return out
 
 
