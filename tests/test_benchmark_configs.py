@@ -66,7 +66,7 @@ PINNED = {
         "predefined",
         {"train_parts": ["train", "val"], "test_part": "test"},
         "claim_pair",
-        "tuned_hgb",
+        "tuned_vote_hgb",
     ),
     "fnc1_tfidf_lr": (
         "fnc1",
