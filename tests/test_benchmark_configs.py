@@ -213,3 +213,20 @@ def test_rendering_keeps_measured_rows_whose_run_directory_is_absent(tmp_path, m
     assert rendered.count("| not run |") == len(run_benchmarks.BENCHMARKS) - 1
     # A row is matched by its own experiment name, not by a prefix of another's.
     assert run_benchmarks._committed_row("basil") is None
+
+
+def test_fnc1_vote_slices_exactly_the_dense_and_cue_columns():
+    """tuned_vote_hgb's HGB reads claim_pair's leading columns by position: if the dense or
+    cue block changes size, the pinned `stop` must change with it (or the HGB silently
+    reads n-gram columns)."""
+    from stance.features.claim_pair import CUE_NAMES, DENSE_NAMES
+
+    cfg = compose_config(["experiment=fnc1"])
+    assert cfg.features.cue_features is True
+    assert cfg.features.get("embedding_model") in (
+        None,
+        "",
+    )  # its cosines would sit past `stop`, unseen by the HGB
+    hgb = cfg.model.estimator.estimators.hgb
+    assert int(hgb.get("start", 0)) == 0
+    assert int(hgb.stop) == len(DENSE_NAMES) + len(CUE_NAMES)
