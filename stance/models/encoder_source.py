@@ -14,6 +14,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stance.errors import ConfigError, StanceError
 from stance.extras import install_command
@@ -64,6 +65,19 @@ class EncoderSource:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
         return digest.hexdigest() if files else None
+
+    def provenance(self, device: str) -> dict[str, Any]:
+        """What run.json records of this encoder on ``device`` (plus the torch version)."""
+        import torch
+
+        return {
+            "encoder": self.name,
+            "location": self.location,
+            "revision": self.revision,
+            "weights_sha256": self.fingerprint(),
+            "device": device,
+            "torch": torch.__version__,
+        }
 
 
 def _offline() -> bool:

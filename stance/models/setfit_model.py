@@ -35,9 +35,14 @@ from stance.models.encoder_source import (
     require_transformers,
     resolve_encoder,
 )
-from stance.models.transformer import DEVICES, _frame_columns, _pick_device, validate_model_params
-
-_RUNTIME = "_runtime"
+from stance.models.transformer import (
+    _RUNTIME,
+    DEVICES,
+    EncoderClassifierMixin,
+    _frame_columns,
+    _pick_device,
+    validate_model_params,
+)
 
 
 def _inputs(X: Any) -> list[str]:
@@ -71,7 +76,7 @@ def _write_files(folder: Path, text: dict[str, str], binary: dict[str, np.ndarra
             path.write_bytes(content.tobytes())
 
 
-class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
+class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin, BaseEstimator):
     """Contrastive sentence-encoder fine-tuning (the ``setfit`` library) + a logistic head.
 
     When to use: few labelled rows per class (8 to a few hundred); on CPU with a
@@ -193,11 +198,7 @@ class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         import torch
         from sklearn.linear_model import LogisticRegression
 
-        y = np.asarray(y).astype(str)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"need at least 2 classes to train, got {list(self.classes_)}")
-        codes = np.searchsorted(self.classes_, y)
+        codes = self._set_classes(y)
         source = resolve_encoder(self.encoder, self.revision, bool(self.trusted))
         device = _pick_device(self.device)
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -230,23 +231,10 @@ class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
             self.encoder_text_files_, self.encoder_binary_files_ = _folder_files(Path(tmp) / "body")
         self.head_ = model.model_head
         self.normalize_ = bool(model.normalize_embeddings)
-        self.provenance_ = {
-            "encoder": source.name,
-            "location": source.location,
-            "revision": source.revision,
-            "weights_sha256": source.fingerprint(),
-            "device": device,
-            "torch": torch.__version__,
-            "setfit": _version("setfit"),
-        }
+        self.provenance_ = {**source.provenance(device), "setfit": _version("setfit")}
         model.model_body.to("cpu")
         setattr(self, _RUNTIME, model.model_body)
         return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop(_RUNTIME, None)
-        return state
 
     def _body(self):
         body = self.__dict__.get(_RUNTIME)
@@ -282,14 +270,6 @@ class SetFitClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         proba = np.zeros((len(X), len(self.classes_)))
         proba[:, self.head_.classes_] = self.head_.predict_proba(self.transform(X))
         return proba
-
-    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
-    predict_is_argmax_of_proba = True
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The most probable label of each row."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def _version(name: str) -> str | None:

@@ -82,7 +82,39 @@ def _frame_columns(X: Any) -> tuple[list[str], list[str]]:
     return target.tolist(), text.tolist()
 
 
-class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
+class EncoderClassifierMixin:
+    """What every fine-tuned encoder classifier shares (transformer, SetFit).
+
+    The live torch objects sit in ``_RUNTIME``: rebuilt from the saved state on first
+    use, never saved. ``predict`` is the argmax of ``predict_proba``, which tells
+    ``stance tag`` to run the encoder once per batch.
+    """
+
+    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
+    predict_is_argmax_of_proba = True
+
+    def _set_classes(self, y: Any) -> np.ndarray:
+        """Set ``classes_`` from the labels (at least two) and return each label's code."""
+        y = np.asarray(y).astype(str)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes to train, got {list(self.classes_)}")
+        return np.searchsorted(self.classes_, y)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop(_RUNTIME, None)
+        return state
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable label of each row."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class TransformerClassifier(
+    EncoderClassifierMixin, ModelInputMixin, ClassifierMixin, BaseEstimator
+):
     """A pretrained encoder fine-tuned end to end on (target, article) pairs.
 
     When to use: enough labelled articles per class (hundreds) and a GPU, or a
@@ -242,10 +274,7 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         y = np.asarray(y).astype(str)
         if len(y) != len(texts):
             raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"need at least 2 classes to train, got {list(self.classes_)}")
-        codes = np.searchsorted(self.classes_, y)
+        codes = self._set_classes(y)
         source = resolve_encoder(self.encoder, self.revision, bool(self.trusted))
 
         import torch
@@ -398,7 +427,6 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------- saved state
     def _keep(self, model, tokenizer, source, device: str) -> None:
         """Store what a saved model needs as plain data; keep the live model for this process."""
-        import torch
         from safetensors.torch import save
 
         model.to("cpu")
@@ -413,13 +441,8 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
                 if p.is_file()
             }
         self.provenance_ = {
-            "encoder": source.name,
-            "location": source.location,
-            "revision": source.revision,
-            "weights_sha256": source.fingerprint(),
-            "device": device,
+            **source.provenance(device),
             "mixed_precision": bool(device == "cuda" and self.mixed_precision),
-            "torch": torch.__version__,
             "strategy": self.strategy,
             "max_length": int(self.max_length),
             # Rows longer than the strategy reads (the rest of their text was not seen).
@@ -431,11 +454,6 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         # Models saved before the backend parameter existed ran on torch.
         state.setdefault("backend", "torch")
         super().__setstate__(state)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop(_RUNTIME, None)
-        return state
 
     def _runtime_model(self):
         """The torch model and tokenizer, rebuilt from the saved bytes on first use."""
@@ -491,14 +509,6 @@ class TransformerClassifier(ModelInputMixin, ClassifierMixin, BaseEstimator):
         device = _pick_device(self.device)
         model.to(device)
         return self._pooled_proba(model, rows, device)
-
-    #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
-    predict_is_argmax_of_proba = True
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The most probable label of each row."""
-        check_is_fitted(self, "weights_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:
