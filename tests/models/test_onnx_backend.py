@@ -19,17 +19,15 @@ require_module("onnxruntime", 'pip install -e ".[onnx]"')
 require_module("onnx", 'pip install -e ".[onnx]"')
 
 from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 import stance  # noqa: E402
-from stance.data.clean import TextCleaner  # noqa: E402
 from stance.errors import ConfigError  # noqa: E402
 from stance.features.embeddings import SentenceEmbedding  # noqa: E402
 from stance.models import onnx_backend  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.transformer import TransformerClassifier  # noqa: E402
-from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
-from tests.run_dir_fixtures import TARGET, make_run_dir, training_data  # noqa: E402
+from tests.models.tiny_encoder import make_tiny_encoder, save_encoder_run  # noqa: E402
+from tests.run_dir_fixtures import TARGET, training_data  # noqa: E402
 from tests.test_predict_cli import cli  # noqa: E402
 
 FAST = {
@@ -65,11 +63,7 @@ def fitted(encoder: Path) -> TransformerClassifier:
 
 @pytest.fixture(scope="module")
 def run(fitted: TransformerClassifier, tmp_path_factory) -> Path:
-    run = make_run_dir(tmp_path_factory.mktemp("orun"))
-    X, _ = training_data()
-    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
-    save_model(Pipeline([*front, ("clf", fitted)]), run / "model.skops")
-    return run
+    return save_encoder_run(fitted, tmp_path_factory.mktemp("orun"))
 
 
 def _with_backend(clf: TransformerClassifier, backend: str) -> TransformerClassifier:

@@ -15,21 +15,18 @@ from tests.optional import require_module
 require_module("torch", 'pip install -e ".[transformers]"')
 require_module("transformers", 'pip install -e ".[transformers]"')
 
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 import stance  # noqa: E402
-from stance.data.clean import TextCleaner  # noqa: E402
 from stance.errors import ConfigError, ModelFileError, StanceError  # noqa: E402
 from stance.models.encoder_inputs import encode_rows  # noqa: E402
-from stance.models.io import save_model, untrusted_types  # noqa: E402
+from stance.models.io import untrusted_types  # noqa: E402
 from stance.models.transformer import (  # noqa: E402
     EncoderMemoryError,
     TransformerClassifier,
     _memory_guard,
 )
-from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
-from tests.run_dir_fixtures import TARGET, make_run_dir, training_data  # noqa: E402
+from tests.models.tiny_encoder import make_tiny_encoder, save_encoder_run  # noqa: E402
+from tests.run_dir_fixtures import TARGET, training_data  # noqa: E402
 from tests.test_predict_cli import cli  # noqa: E402
 
 FAST = {
@@ -57,11 +54,7 @@ def fitted(encoder: Path) -> TransformerClassifier:
 @pytest.fixture(scope="module")
 def run(fitted: TransformerClassifier, tmp_path_factory) -> Path:
     """A run directory whose model.skops is clean -> raw -> transformer."""
-    run = make_run_dir(tmp_path_factory.mktemp("trun"))
-    X, _ = training_data()
-    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
-    save_model(Pipeline([*front, ("clf", fitted)]), run / "model.skops")
-    return run
+    return save_encoder_run(fitted, tmp_path_factory.mktemp("trun"))
 
 
 def test_fit_learns_the_training_rows(fitted: TransformerClassifier) -> None:

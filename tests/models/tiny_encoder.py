@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.run_dir_fixtures import TARGET, training_data
+from tests.run_dir_fixtures import TARGET, make_run_dir, training_data
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -41,3 +41,18 @@ def make_tiny_encoder(folder: Path, *, safetensors: bool = True) -> Path:
             path.unlink()
         torch.save(BertModel(config).state_dict(), folder / "pytorch_model.bin")
     return folder
+
+
+def save_encoder_run(classifier, folder: Path) -> Path:
+    """A run directory whose model.skops is clean -> raw -> ``classifier`` (already fitted)."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from stance.data.clean import TextCleaner
+    from stance.models.io import save_model
+
+    run = make_run_dir(folder)
+    X, _ = training_data()
+    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
+    save_model(Pipeline([*front, ("clf", classifier)]), run / "model.skops")
+    return run
