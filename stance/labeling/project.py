@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stance.atomic import write_text_atomic as write_atomically
 from stance.errors import ConfigError, DataError
 from stance.labeling.errors import LabelingError
 from stance.labeling.store import LabelStore
@@ -336,19 +337,6 @@ def labelled_corpus(store: LabelStore) -> pd.DataFrame:
             "note": done["note"].to_numpy(),
         }
     )
-
-
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write through a temporary file and rename, so an interrupted export leaves the
-    old file (or none), never half of a new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_csv(store: LabelStore, path: str | Path) -> int:

@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from stance.atomic import write_text_atomic
+
 #: The run's log, in the run directory (the name Hydra's job logging gives it too).
 LOG_NAME = "stance-run.log"
 #: Files written into a run directory before the run's artifacts (by Hydra or the log).
@@ -34,9 +36,7 @@ RUN_LOGGER = "stance.run"
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON through a temporary file and ``os.replace`` (atomic on POSIX)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
 class RunDirectory:
