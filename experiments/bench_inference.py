@@ -12,19 +12,20 @@ With ``--encoders N`` it instead times the two encoder models on the Russia–US
 rapprochement articles (issue 16): MiniLM sentence vectors + logistic
 regression (``features=embed_sentences``, embedding cache off so every
 sentence is encoded) and ``model=transformer`` (MiniLM fine-tuned for
-``--epochs``, default one), each trained on N articles and tagging the next ``--tag`` (default N)
-with ``stance tag`` (``--batch-size`` articles per batch) once per
-``--backends`` entry (torch, onnx, onnx-int8: :mod:`stance.models.onnx_backend`;
-the ONNX graph is exported into a scratch cache first and that time reported
-apart). Per backend: articles/s from wall time and from CPU-seconds (the rate
-two idle cores would give, since other jobs share the machine), the macro-F1
-of the tagged labels against the gold ones and its difference to torch's, and
-the share of labels that agree with torch's. ``--stages`` first shows where
-the sentence model's time goes on 60 held-out articles (cleaning, splitting,
-tokenizing, the forward pass, padding).
+``--epochs``, default one), each trained on N articles and tagging the next
+``--tag`` (default N) with ``stance tag`` (``--batch-size`` articles per batch,
+``--jobs`` worker processes of cores / jobs threads each) once per ``--backends``
+entry (torch, onnx, onnx-int8: :mod:`stance.models.onnx_backend`; the ONNX graph
+is exported into a scratch cache first and that time reported apart). Per
+backend: articles/s from wall time and from CPU-seconds, the workers' included
+(the rate two idle cores would give, since other jobs share the machine), the
+macro-F1 of the tagged labels against the gold ones and its difference to
+torch's, and the share of labels that agree with torch's. ``--stages`` first
+shows where the sentence model's time goes on 60 held-out articles (cleaning,
+splitting, tokenizing, the forward pass, padding).
 
     nice -n 5 python experiments/bench_inference.py --encoders 100 --tag 452 \
-        --batch-size 64 --backends torch onnx onnx-int8 --stages
+        --batch-size 64 --backends torch onnx onnx-int8 --jobs 1 2 --stages
     nice -n 5 python experiments/bench_inference.py --encoders 200 --tag 352 --epochs 3 \
         --models transformer --batch-size 64 --backends torch onnx onnx-int8
 
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +80,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000, help="articles to tag")
     parser.add_argument("--train", type=int, default=3000, help="articles to train on")
     parser.add_argument("--batch-size", type=int, default=2048)
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        nargs="+",
+        default=None,
+        help="`stance tag --jobs` values to time (default 1 2; with --encoders, 1)",
+    )
     parser.add_argument("--cold-runs", type=int, default=9)
     parser.add_argument("--encoders", type=int, default=0, help="time the encoder models instead")
     parser.add_argument("--tag", type=int, default=0, help="held-out articles to tag (default N)")
@@ -106,8 +114,10 @@ def main() -> None:
             args.models,
             args.stages,
             args.epochs,
+            args.jobs or [1],
         )
         return
+    args.jobs = args.jobs or [1, 2]
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -225,6 +235,7 @@ def bench_encoders(
     which: list[str],
     stages: bool,
     epochs: int = 1,
+    jobs_list: Sequence[int] = (1,),
 ) -> None:
     """articles/s and macro-F1 of `stance tag` with each encoder model under each backend."""
     from sklearn.linear_model import LogisticRegression
@@ -293,27 +304,36 @@ def bench_encoders(
                 start = time.perf_counter()
                 load(run, backend=backend).predict(["Talks resumed."])
                 print(f"  {backend}: export + first call {time.perf_counter() - start:.1f}s")
-            load0 = os.getloadavg()[0]
-            out = scratch / f"{key}-{backend}.parquet"
-            start, cpu0 = time.perf_counter(), time.process_time()
-            summary = tag_corpus(
-                run, source, out, TagOptions(batch_size=batch_size, backend=backend), progress=False
-            )
-            wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-            pred = pd.read_parquet(out)["label"].astype(str).to_numpy()
-            f1 = 100 * f1_score(gold, pred, average="macro")
-            if reference is None:
-                reference = (f1, pred)
-            # On a shared machine the wall rate understates; CPU-seconds (all threads) do not:
-            # rows / (cpu / 2) is the rate two otherwise idle cores would give.
-            print(
-                f"  {backend}: {summary.rows} articles in {wall:.1f}s = "
-                f"{summary.rows / wall:.2f} articles/s wall; {cpu:.1f} CPU-s = "
-                f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores; macro-F1 {f1:.2f} "
-                f"({f1 - reference[0]:+.2f} vs {backends[0]}), labels agree with "
-                f"{backends[0]} on {100 * (pred == reference[1]).mean():.1f}% "
-                f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})"
-            )
+            for jobs in jobs_list:
+                load0 = os.getloadavg()[0]
+                out = scratch / f"{key}-{backend}-{jobs}.parquet"
+                options = TagOptions(batch_size=batch_size, backend=backend, jobs=jobs)
+                start, cpu0 = time.perf_counter(), _cpu_seconds()
+                summary = tag_corpus(run, source, out, options, progress=False)
+                wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu0
+                pred = pd.read_parquet(out)["label"].astype(str).to_numpy()
+                f1 = 100 * f1_score(gold, pred, average="macro")
+                if reference is None:
+                    reference = (f1, pred)
+                # On a shared machine the wall rate understates; CPU-seconds (all threads, the
+                # workers' too) do not: rows / (cpu / 2) is the rate two idle cores would give.
+                print(
+                    f"  {backend}, --jobs {jobs}: {summary.rows} articles in {wall:.1f}s = "
+                    f"{summary.rows / wall:.2f} articles/s wall; {cpu:.1f} CPU-s = "
+                    f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores; macro-F1 "
+                    f"{f1:.2f} ({f1 - reference[0]:+.2f} vs {backends[0]}), labels agree with "
+                    f"{backends[0]} on {100 * (pred == reference[1]).mean():.1f}% "
+                    f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})"
+                )
+
+
+def _cpu_seconds() -> float:
+    """CPU-seconds used so far by this process and its finished children (tagging workers)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _torch_threads() -> int:

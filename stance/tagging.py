@@ -127,13 +127,35 @@ def _numbered_batches(batches: Iterator[pd.DataFrame]) -> Iterator[_Batch]:
 _WORKER_MODEL: Any = None
 
 
-def _init_worker(model_path: str, trusted: bool, backend: str | None = None) -> None:
+def _init_worker(
+    model_path: str, trusted: bool, backend: str | None = None, threads: int | None = None
+) -> None:
     global _WORKER_MODEL
     warnings.simplefilter("ignore")
     from stance.inference import load, silence_library_progress
 
+    if threads is not None:
+        _limit_threads(threads)
     _WORKER_MODEL = load(model_path, trusted=trusted, backend=backend)
+    if threads is not None and "torch" in sys.modules:  # loaded for an encoder model
+        sys.modules["torch"].set_num_threads(threads)
     silence_library_progress()
+
+
+def worker_threads(jobs: int) -> int:
+    """Threads per worker so that ``jobs`` workers share this machine's cores without oversubscribing."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // jobs)
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap the math libraries' thread pools in a worker (BLAS and OpenMP, ONNX Runtime)."""
+    from threadpoolctl import threadpool_limits
+
+    from stance.models import onnx_backend
+
+    threadpool_limits(limits=threads)  # stays in force for the worker's life
+    onnx_backend.set_session_threads(threads)
 
 
 def _worker_predict(frame: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -155,7 +177,9 @@ class BatchPredictor:
         self.model, self.jobs = model, jobs
         self.pool = (
             ProcessPoolExecutor(
-                jobs, initializer=_init_worker, initargs=(str(model_file), trusted, backend)
+                jobs,
+                initializer=_init_worker,
+                initargs=(str(model_file), trusted, backend, worker_threads(jobs)),
             )
             if jobs > 1
             else None

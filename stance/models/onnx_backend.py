@@ -2,12 +2,12 @@
 
 Why: on two CPU cores the MiniLM forward pass is nearly all of the time spent
 tagging an archive (issue 16). The graph is exported with eager attention and
-fused by ``onnxruntime.transformers`` (one Attention op per layer, fused layer
-norms and GELU); ``onnx-int8`` then quantises the MatMul and Attention weights
-to int8 per channel (dynamic quantisation; embeddings and layer norms stay
-float32). Measured with ``experiments/bench_inference.py --encoders`` on the
-Russia-US articles: sentence vectors 2.6x (onnx) and 5.4x (onnx-int8) the
-articles per CPU-second of torch, labels 98% the same as torch's.
+fused by ``onnxruntime.transformers`` (embedding layer norm, bias + GELU; see
+:func:`_fuse` for the two fusions left out on purpose); ``onnx-int8`` then
+quantises the MatMul weights to int8 per channel (dynamic quantisation;
+embeddings and layer norms stay float32). Measured with
+``experiments/bench_inference.py --encoders`` on the Russia-US articles (see
+experiments/RESULTS.md, "Encoder inference on CPU").
 
 The exported graph is a cache, never part of a saved model: it lives under
 ``<stance cache dir>/onnx/<sha256 of the weights + backend + graph kind>.onnx``,
@@ -21,7 +21,6 @@ Needs the ``[onnx]`` extra (onnxruntime + onnx); torch is needed once, to export
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import threading
@@ -40,11 +39,25 @@ from stance.paths import default_cache_dir
 BACKENDS = ("torch", "onnx", "onnx-int8")
 GRAPH_KINDS = ("mean_pooled", "logits")
 #: Bumped when the export recipe changes, so stale cached graphs are not reused.
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 #: Encoder families whose exported graph onnxruntime.transformers fuses as BERT.
 FUSABLE = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra"})
 _OPSET = 17
 _lock = threading.Lock()
+#: Intra-op threads per session; None lets ONNX Runtime use one per physical core.
+_threads: int | None = None
+
+
+def set_session_threads(threads: int | None) -> None:
+    """Threads each ONNX Runtime session created from now on uses (None: one per core).
+
+    ``stance tag --jobs N`` gives each of its N workers ``cores // N`` threads, so
+    the workers do not oversubscribe the machine.
+    """
+    global _threads
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    _threads = threads
 
 
 class MissingOnnxError(StanceError, ImportError):
@@ -101,10 +114,12 @@ def weights_digest(module: Any) -> str:
 class OnnxSession:
     """An ONNX Runtime session for one exported encoder: feed numpy int64 inputs, get an array."""
 
-    def __init__(self, path: Path, input_names: tuple[str, ...]):
+    def __init__(self, path: Path, input_names: tuple[str, ...], threads: int | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
         # Idle worker threads sleep instead of spinning: on a shared machine spinning burns
         # ~30% more CPU-seconds for the same vectors (measured on MiniLM, 2 cores).
@@ -142,19 +157,43 @@ def encoder_session(
     ).hexdigest()[:32]
     fp32 = folder / f"{key}-onnx.onnx"
     path = fp32 if backend == "onnx" else folder / f"{key}-onnx-int8.onnx"
-    with _lock:  # one export at a time in this process; os.replace guards across processes
+    # One export (and one session cache update) at a time in this process; os.replace
+    # guards across processes.
+    with _lock:
         if not path.is_file():
             folder.mkdir(parents=True, exist_ok=True)
             if not fp32.is_file():
                 _publish(fp32, lambda tmp: _export(module, kind, input_names, tmp))
             if path != fp32:
                 _publish(path, lambda tmp: _quantize(fp32, tmp))
-    return _cached_session(str(path), input_names)
+        return _cached_session(str(path), input_names)
 
 
-@functools.lru_cache(maxsize=4)
+_SESSIONS_KEPT = 4
+_sessions: dict[tuple[str, tuple[str, ...], int | None], OnnxSession] = {}
+_sessions_pid = os.getpid()
+#: Sessions a forked worker inherited. Never freed: destroying an ONNX Runtime session
+#: whose thread pool stayed in the parent blocks forever, and using it is unsafe too.
+_inherited: list[dict] = []
+
+
 def _cached_session(path: str, input_names: tuple[str, ...]) -> OnnxSession:
-    return OnnxSession(Path(path), input_names)
+    """One session per graph, input names and thread count, made in this very process."""
+    global _sessions, _sessions_pid
+    if os.getpid() != _sessions_pid:  # a forked worker: start afresh, keep the parent's
+        _inherited.append(_sessions)
+        _sessions, _sessions_pid = {}, os.getpid()
+    key = (path, input_names, _threads)
+    if key not in _sessions:
+        if len(_sessions) >= _SESSIONS_KEPT:
+            _sessions.pop(next(iter(_sessions)))
+        _sessions[key] = OnnxSession(Path(path), input_names, _threads)
+    return _sessions[key]
+
+
+def clear_session_cache() -> None:
+    """Forget this process's sessions (the next call to :func:`encoder_session` makes new ones)."""
+    _sessions.clear()
 
 
 def _publish(path: Path, write) -> None:
@@ -209,10 +248,14 @@ def _set_attention(module: Any, implementation: str) -> None:
 
 
 def _fuse(source: Path, dest: Path, config: Any) -> None:
-    """Fuse attention, layer norms and GELU (onnxruntime.transformers) for BERT-like encoders.
+    """Fuse the embedding layer norm and bias + GELU (onnxruntime.transformers) for BERT-likes.
 
-    Measured on fine-tuned MiniLM at 256 tokens: with int8 weights the fused graph
-    runs ~2x faster than the unfused one. Other architectures are copied unfused.
+    Two of the optimizer's default fusions are left out because they were slower
+    here (MiniLM, int8, one thread; ``experiments/bench_onnx_fusions.py``): the
+    fused ``Attention`` op (quantised as ``QAttention``) and ``SkipLayerNormalization``.
+    Without them, sentences of ~26 tokens encode ~1.25x faster, and 256-token
+    windows no slower. ONNX Runtime still fuses some residual adds and layer norms
+    itself when it loads the graph. Other architectures are copied unfused.
     """
     import logging
     import shutil
@@ -221,6 +264,11 @@ def _fuse(source: Path, dest: Path, config: Any) -> None:
         shutil.copyfile(source, dest)
         return
     from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.enable_attention = False
+    options.enable_skip_layer_norm = False
 
     quiet = [logging.getLogger(name) for name in ("onnxruntime", "fusion", "onnx_model")]
     levels = [logger.level for logger in quiet]
@@ -232,6 +280,7 @@ def _fuse(source: Path, dest: Path, config: Any) -> None:
             model_type="bert",
             num_heads=int(config.num_attention_heads),
             hidden_size=int(config.hidden_size),
+            optimization_options=options,
         )
         fused.save_model_to_file(str(dest))
     finally:
@@ -245,8 +294,8 @@ def _quantize(source: Path, dest: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Per-channel int8 weights on the MatMul and fused Attention ops; embeddings and layer
-    # norms stay float32. Measured on MiniLM sentence vectors, per-tensor int8 on every
+    # Per-channel int8 weights on the MatMul ops (and on fused Attention ops, should a graph
+    # have them); embeddings and layer norms stay float32. Measured on MiniLM sentence vectors, per-tensor int8 on every
     # op drops the worst cosine to torch's to 0.81; per channel keeps it above 0.96.
     root = logging.getLogger()
     level = root.level

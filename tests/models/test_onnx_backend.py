@@ -117,7 +117,7 @@ def test_exported_graph_is_cached_and_reused(fitted: TransformerClassifier, monk
 
     monkeypatch.setattr(onnx_backend, "_export", no_export)
     monkeypatch.setattr(onnx_backend, "_quantize", no_export)
-    onnx_backend._cached_session.cache_clear()
+    onnx_backend.clear_session_cache()
     second = onnx_backend.encoder_session(model, "logits", "onnx-int8", names)
     assert second.path == first.path
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
@@ -235,3 +235,40 @@ def test_tagging_runs_the_encoder_once_per_batch(run: Path, monkeypatch) -> None
     out = model.predict_frame(frame)
     assert calls == [5]  # labels come from the same probabilities, not a second pass
     assert out["label"].tolist() == list(expected)
+
+
+def test_tagging_workers_build_their_own_sessions(run: Path, tmp_path: Path) -> None:
+    """--jobs 2 with an ONNX model, after this process already holds a session for the graph.
+
+    Forked workers inherit that session; freeing or using it in the child hangs, so
+    each worker must open its own (with cores / jobs threads) and give the same labels.
+    """
+    from stance.tagging import TagOptions, tag_corpus
+
+    texts = [f"Putin and Trump resume talks, round {i}." for i in range(12)]
+    stance.load(run, backend="onnx-int8").predict(texts[:2], target=TARGET)  # session cached here
+    src = tmp_path / "c.parquet"
+    pd.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts}).to_parquet(src)
+    labels = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"o{jobs}.parquet"
+        options = TagOptions(batch_size=3, jobs=jobs, backend="onnx-int8")
+        tag_corpus(run, src, out, options, progress=False)
+        labels[jobs] = pd.read_parquet(out)["label"].tolist()
+    assert labels[2] == labels[1] and len(labels[1]) == len(texts)
+
+
+def test_session_threads_apply_to_new_sessions(fitted: TransformerClassifier) -> None:
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    model, _ = fitted._runtime_model()
+    try:
+        onnx_backend.set_session_threads(1)
+        one = onnx_backend.encoder_session(model, "logits", "onnx", names)
+        onnx_backend.set_session_threads(None)
+        default = onnx_backend.encoder_session(model, "logits", "onnx", names)
+    finally:
+        onnx_backend.set_session_threads(None)
+    assert one is not default  # a session per thread count, not one reused
+    assert one._session.get_session_options().intra_op_num_threads == 1
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        onnx_backend.set_session_threads(0)
