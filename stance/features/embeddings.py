@@ -107,8 +107,9 @@ class SentenceEmbedding(ModelInputMixin, TransformerMixin, BaseEstimator):
         ``"torch"`` (sentence-transformers), or ``"onnx"`` / ``"onnx-int8"``: the
         same mean-pooled encoder exported to ONNX Runtime, float32 or int8 weights
         (:mod:`stance.models.onnx_backend`, extra ``[onnx]``); measured on the
-        rapprochement articles, 2 cores (``experiments/bench_inference.py
-        --encoders``): 2.6 / 6.9 / 14.3 articles/s, int8 labels 98% torch's.
+        rapprochement articles, 2 idle cores (``experiments/bench_inference.py
+        --encoders``): 4.6 / 8.1 / 20.9 articles/s (int8 with ``stance tag --jobs 2``),
+        int8 labels 99% torch's.
         int8 vectors differ slightly, so each backend caches its vectors apart.
 
     Attributes
