@@ -215,18 +215,16 @@ def test_rendering_keeps_measured_rows_whose_run_directory_is_absent(tmp_path, m
     assert run_benchmarks._committed_row("basil") is None
 
 
-def test_fnc1_vote_slices_exactly_the_dense_and_cue_columns():
-    """tuned_vote_hgb's HGB reads claim_pair's leading columns by position: if the dense or
-    cue block changes size, the pinned `stop` must change with it (or the HGB silently
-    reads n-gram columns)."""
-    from stance.features.claim_pair import CUE_NAMES, DENSE_NAMES
+def test_fnc1_vote_slices_exactly_the_dense_cue_and_embed_columns():
+    """tuned_vote_hgb's HGB reads claim_pair's leading columns by position: if the dense,
+    cue or sentence-vector block changes size, the pinned `stop` must change with it (or
+    the HGB silently reads n-gram columns, or misses dense ones)."""
+    from stance.features.claim_pair import CUE_NAMES, DENSE_NAMES, EMBED_NAMES
 
     cfg = compose_config(["experiment=fnc1"])
     assert cfg.features.cue_features is True
-    assert cfg.features.get("embedding_model") in (
-        None,
-        "",
-    )  # its cosines would sit past `stop`, unseen by the HGB
+    assert not cfg.features.get("cue_words")
+    assert cfg.features.embedding_model  # the embed block sits right after the cue block
     hgb = cfg.model.estimator.estimators.hgb
     assert int(hgb.get("start", 0)) == 0
-    assert int(hgb.stop) == len(DENSE_NAMES) + len(CUE_NAMES)
+    assert int(hgb.stop) == len(DENSE_NAMES) + len(CUE_NAMES) + len(EMBED_NAMES)
