@@ -32,67 +32,25 @@ from pathlib import Path
 
 import numpy as np
 
+from stance.models import onnx_backend
+
 RECIPES = {
     "default": {},
     "no-attention": {"enable_attention": False},
     "no-skip-ln": {"enable_skip_layer_norm": False},
-    "shipped": {"enable_attention": False, "enable_skip_layer_norm": False},
+    "shipped": dict(onnx_backend.SKIPPED_FUSIONS),
 }
 
 
 def build_graphs(model, folder: Path) -> dict[str, Path]:
-    """One int8 graph per recipe, from a single torch export."""
-    import onnx
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
-    from onnxruntime.transformers.fusion_options import FusionOptions
-
-    from stance.models import onnx_backend
-
+    """One int8 graph per recipe, exported and quantised as stance.models.onnx_backend does."""
     encoder = model[0].auto_model
     names = ("input_ids", "attention_mask", "token_type_ids")
-    graph = onnx_backend._graph_class()(encoder, "mean_pooled", names).eval()
-    onnx_backend._set_attention(encoder, "eager")
-    raw = folder / "raw.onnx"
-    with torch.no_grad():
-        torch.onnx.export(
-            graph,
-            tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names),
-            str(raw),
-            input_names=list(names),
-            output_names=["output"],
-            dynamic_axes={
-                **{n: {0: "batch", 1: "sequence"} for n in names},
-                "output": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
-    config = encoder.config
     out = {}
     for name, switches in RECIPES.items():
-        options = FusionOptions("bert")
-        for key, value in switches.items():
-            setattr(options, key, value)
-        fused = optimizer.optimize_model(
-            str(raw),
-            model_type="bert",
-            num_heads=int(config.num_attention_heads),
-            hidden_size=int(config.hidden_size),
-            optimization_options=options,
-        )
-        fp32 = folder / f"{name}-fp32.onnx"
-        fused.save_model_to_file(str(fp32))
-        out[name] = folder / f"{name}-int8.onnx"
-        quantize_dynamic(
-            str(fp32),
-            str(out[name]),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        fp32, out[name] = folder / f"{name}-fp32.onnx", folder / f"{name}-int8.onnx"
+        onnx_backend._export(encoder, "mean_pooled", names, fp32, switches)
+        onnx_backend._quantize(fp32, out[name])
     return out
 
 

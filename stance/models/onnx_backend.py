@@ -206,8 +206,15 @@ def _publish(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _export(module: Any, kind: str, input_names: tuple[str, ...], dest: Path) -> None:
-    """Export ``module`` to ``dest``, with ONNX Runtime's transformer fusions where they apply."""
+def _export(
+    module: Any,
+    kind: str,
+    input_names: tuple[str, ...],
+    dest: Path,
+    switches: Mapping[str, bool] | None = None,
+) -> None:
+    """Export ``module`` to ``dest``, with ONNX Runtime's transformer fusions where they apply
+    (``switches``: see :func:`_fuse`)."""
     import torch
 
     wrapper = _graph_class()(module, kind, input_names).eval()
@@ -232,7 +239,7 @@ def _export(module: Any, kind: str, input_names: tuple[str, ...], dest: Path) ->
                 opset_version=_OPSET,
                 dynamo=False,
             )
-        _fuse(raw, dest, module.config)
+        _fuse(raw, dest, module.config, SKIPPED_FUSIONS if switches is None else switches)
     finally:
         if attention is not None:
             _set_attention(module, attention)
@@ -247,15 +254,22 @@ def _set_attention(module: Any, implementation: str) -> None:
         module.config._attn_implementation = implementation
 
 
-def _fuse(source: Path, dest: Path, config: Any) -> None:
+#: onnxruntime.transformers fusions switched off (see :func:`_fuse`).
+SKIPPED_FUSIONS: Mapping[str, bool] = {"enable_attention": False, "enable_skip_layer_norm": False}
+
+
+def _fuse(
+    source: Path, dest: Path, config: Any, switches: Mapping[str, bool] = SKIPPED_FUSIONS
+) -> None:
     """Fuse the embedding layer norm and bias + GELU (onnxruntime.transformers) for BERT-likes.
 
-    Two of the optimizer's default fusions are left out because they were slower
-    here (MiniLM, int8, one thread; ``experiments/bench_onnx_fusions.py``): the
-    fused ``Attention`` op (quantised as ``QAttention``) and ``SkipLayerNormalization``.
-    Without them, sentences of ~26 tokens encode ~1.25x faster, and 256-token
-    windows no slower. ONNX Runtime still fuses some residual adds and layer norms
-    itself when it loads the graph. Other architectures are copied unfused.
+    Two of the optimizer's default fusions are left out (``switches``) because they
+    were slower here (MiniLM, int8, one thread; ``experiments/bench_onnx_fusions.py``,
+    which passes other ``switches``): the fused ``Attention`` op (quantised as
+    ``QAttention``) and ``SkipLayerNormalization``. Without them, sentences of ~26
+    tokens encode ~1.2x faster; 256-token windows 1.1x faster on one thread, 0.9x on
+    two. ONNX Runtime still fuses some residual adds and layer norms itself when it
+    loads the graph. Other architectures are copied unfused.
     """
     import logging
     import shutil
@@ -267,8 +281,8 @@ def _fuse(source: Path, dest: Path, config: Any) -> None:
     from onnxruntime.transformers.fusion_options import FusionOptions
 
     options = FusionOptions("bert")
-    options.enable_attention = False
-    options.enable_skip_layer_norm = False
+    for name, value in switches.items():
+        setattr(options, name, value)
 
     quiet = [logging.getLogger(name) for name in ("onnxruntime", "fusion", "onnx_model")]
     levels = [logger.level for logger in quiet]
