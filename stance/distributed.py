@@ -127,7 +127,7 @@ def _worker_model(spec: TagSpec) -> Any:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = load(spec.model_path, trusted=spec.trusted)
+                model = load(spec.model_path, trusted=spec.trusted, embedding_cache=False)
             silence_library_progress()  # as stance tag's workers: no per-batch library bars
             _MODELS[spec.model_sha256] = model
             MODEL_LOADS += 1

@@ -51,7 +51,12 @@ _STATUS_MEANING = {
 }
 
 
-def load(path: str | Path, trusted: bool = False, backend: str | None = None) -> StanceModel:
+def load(
+    path: str | Path,
+    trusted: bool = False,
+    backend: str | None = None,
+    embedding_cache: bool = True,
+) -> StanceModel:
     """Load a run directory (``model.skops`` + ``model_card.json``) or a model file.
 
     ``trusted=True`` allows types outside the allow-list and pickle files; see
@@ -59,6 +64,9 @@ def load(path: str | Path, trusted: bool = False, backend: str | None = None) ->
     ``"onnx-int8"``) is set on every encoder step (sentence embeddings,
     model=transformer): ONNX Runtime is faster on CPU
     (:mod:`stance.models.onnx_backend`); ``None`` keeps the saved setting.
+    ``embedding_cache=False`` stops sentence-embedding steps from caching each
+    sentence's vector on disk (``stance tag`` sets it: an archive's sentences are
+    encoded once, so the cache would only fill the disk).
     """
     path = Path(path)
     if path.is_dir():
@@ -80,6 +88,10 @@ def load(path: str | Path, trusted: bool = False, backend: str | None = None) ->
         from stance.models.onnx_backend import set_backend
 
         set_backend(pipeline, backend)
+    if not embedding_cache:
+        from stance.features.embeddings import disable_embedding_cache
+
+        disable_embedding_cache(pipeline)
     card = _read_card(model_file.parent / CARD_FILE)
     return StanceModel(pipeline, card, source=model_file)
 

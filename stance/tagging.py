@@ -136,7 +136,7 @@ def _init_worker(
 
     if threads is not None:
         _limit_threads(threads)
-    _WORKER_MODEL = load(model_path, trusted=trusted, backend=backend)
+    _WORKER_MODEL = load(model_path, trusted=trusted, backend=backend, embedding_cache=False)
     if threads is not None and "torch" in sys.modules:  # loaded for an encoder model
         sys.modules["torch"].set_num_threads(threads)
     silence_library_progress()
@@ -427,7 +427,7 @@ def tag_corpus(
     if not corpus.exists():
         raise DataError(f"corpus not found: {corpus}")
     fmt = stream_format(corpus, options.fmt)
-    model = load(model_path, trusted=trusted, backend=options.backend)
+    model = load(model_path, trusted=trusted, backend=options.backend, embedding_cache=False)
     silence_library_progress()  # one bar, ours, not one per batch from sentence-transformers
     columns = options.columns
     target = None if columns.target else model.target_for(options.target)

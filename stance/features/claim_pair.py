@@ -339,6 +339,10 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         vector and the mean vector of its ``top_sentences`` closest body sentences
         (``embx:0`` ... ``embx:383`` for MiniLM, standardised): which meanings the
         claim and its best sentences share, for a linear model to weigh.
+    embedding_cache_dir : str or None, default=None
+        Where the sentence vectors are cached (see
+        :class:`~stance.features.embeddings.SentenceEmbedding`'s ``cache_dir``);
+        ``""`` turns the cache off (``stance tag`` does, to tag an archive).
     embedding_backend : {"torch", "onnx", "onnx-int8"}, default="torch"
         How the sentence vectors are computed (see
         :class:`~stance.features.embeddings.SentenceEmbedding`); ``onnx-int8``
@@ -393,6 +397,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         "embedding_model": [str, None],
         "embedding_backend": [StrOptions(set(BACKENDS))],
         "embedding_interactions": ["boolean"],
+        "embedding_cache_dir": [str, None],
     }
     _vectorizer_attributes = ("similarity_", "counts_", "claim_vectorizer_", "near_vectorizer_")
     #: Read by :mod:`stance.target_checks` (no target-blind warning for these features).
@@ -416,6 +421,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         cue_words: bool = False,
         embedding_backend: str = "torch",
         embedding_interactions: bool = False,
+        embedding_cache_dir: str | None = None,
     ):
         self.top_sentences = top_sentences
         self.lead_sentences = lead_sentences
@@ -433,11 +439,13 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         self.cue_words = cue_words
         self.embedding_backend = embedding_backend
         self.embedding_interactions = embedding_interactions
+        self.embedding_cache_dir = embedding_cache_dir
 
     def __setstate__(self, state: dict) -> None:
         # Models saved before the backend parameter existed encoded with torch.
         state.setdefault("embedding_backend", "torch")
         state.setdefault("embedding_interactions", False)
+        state.setdefault("embedding_cache_dir", None)
         super().__setstate__(state)
 
     # --- fitting --------------------------------------------------------------------------
@@ -549,7 +557,9 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         from stance.features.embeddings import SentenceEmbedding
 
         encoder = SentenceEmbedding(
-            model_name=str(self.embedding_model), backend=self.embedding_backend
+            model_name=str(self.embedding_model),
+            backend=self.embedding_backend,
+            cache_dir=self.embedding_cache_dir,
         )
         bodies = list(rows_of)
         sentences = [split_sentences(b) or [b or "."] for b in bodies]

@@ -305,6 +305,21 @@ def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int = ONNX_
         start = stop
 
 
+def disable_embedding_cache(pipeline: Any) -> list[str]:
+    """Turn off the on-disk sentence-vector cache on every step of ``pipeline`` that has one.
+
+    Why: the cache pays off when the same texts are encoded again (folds, sweeps), but
+    tagging an archive encodes each sentence once, and caching would write one small
+    file per sentence: tens of millions for a million articles. Returns the parameter
+    names set to ``""``.
+    """
+    params = pipeline.get_params(deep=True) if hasattr(pipeline, "get_params") else {}
+    names = [k for k in params if k.rsplit("__", 1)[-1] in ("cache_dir", "embedding_cache_dir")]
+    if names:
+        pipeline.set_params(**dict.fromkeys(names, ""))
+    return names
+
+
 def encode_onnx(model: Any, texts: list[str], backend: str, batch_size: int) -> np.ndarray:
     """L2-normalised mean-pooled vectors of ``texts`` from ``model`` run by ONNX Runtime.
 

@@ -272,3 +272,44 @@ def test_session_threads_apply_to_new_sessions(fitted: TransformerClassifier) ->
     assert one._session.get_session_options().intra_op_num_threads == 1
     with pytest.raises(ValueError, match="threads must be >= 1"):
         onnx_backend.set_session_threads(0)
+
+
+def test_tagging_leaves_the_sentence_vector_cache_alone(encoder: Path, tmp_path: Path) -> None:
+    """Training caches each sentence's vector; tagging an archive must not (one file per
+    sentence), while stance.load keeps the cache for notebook use."""
+    from sklearn.linear_model import LogisticRegression
+
+    from stance.data.clean import TextCleaner
+    from stance.features.claim_pair import ClaimPairFeatures
+    from stance.features.embeddings import disable_embedding_cache
+    from stance.tagging import TagOptions, tag_corpus
+    from tests.run_dir_fixtures import make_run_dir
+
+    cache = tmp_path / "vectors"
+    X, y = training_data()
+    features = SentenceEmbedding(model_name=str(encoder), pooling="sentences", cache_dir=str(cache))
+    pipe = Pipeline(
+        [("clean", TextCleaner()), ("features", features), ("clf", LogisticRegression())]
+    ).fit(X, y)
+    run = make_run_dir(tmp_path)
+    save_model(pipe, run / "model.skops")
+
+    def cached_files() -> int:
+        return sum(1 for p in cache.rglob("*.npy"))
+
+    trained = cached_files()
+    assert trained > 0
+    src = tmp_path / "new.parquet"
+    texts = [f"Sentence {i} about talks. Another one, number {i}." for i in range(6)]
+    pd.DataFrame({"id": [str(i) for i in range(6)], "text": texts}).to_parquet(src)
+    for jobs in (1, 2):
+        options = TagOptions(batch_size=3, jobs=jobs)
+        tag_corpus(run, src, tmp_path / f"out{jobs}.parquet", options, progress=False)
+    assert cached_files() == trained  # nothing written while tagging
+    stance.load(run).predict(texts[:2], target=TARGET)
+    assert cached_files() > trained  # an interactive load still caches
+
+    claim_pipe = Pipeline([("features", ClaimPairFeatures(embedding_model="m")), ("clf", pipe)])
+    names = disable_embedding_cache(claim_pipe)
+    assert sorted(names) == ["clf__features__cache_dir", "features__embedding_cache_dir"]
+    assert claim_pipe.get_params()["features__embedding_cache_dir"] == ""
