@@ -29,6 +29,14 @@ splitting, tokenizing, the forward pass, padding).
     nice -n 5 python experiments/bench_inference.py --encoders 200 --tag 352 --epochs 3 \
         --models transformer --batch-size 64 --backends torch onnx onnx-int8
 
+With ``--model-run RUN_DIR`` it times a saved run's model instead (e.g. the pinned
+Russia–US one, which pools MiniLM vectors of the relation windows) tagging every
+Russia–US article (it has seen them, so only rates and agreement), then refits its
+configuration in grouped 5-fold CV under each backend for an out-of-fold macro-F1:
+
+    python experiments/bench_inference.py --model-run experiments/runs/ru_us_rapprochement \
+        --backends torch onnx-int8 --jobs 1 2 --batch-size 64
+
 Prints figures only; writes nothing into the repository (scratch under /tmp).
 """
 
@@ -89,6 +97,9 @@ def main() -> None:
     )
     parser.add_argument("--cold-runs", type=int, default=9)
     parser.add_argument("--encoders", type=int, default=0, help="time the encoder models instead")
+    parser.add_argument(
+        "--model-run", type=Path, default=None, help="time this saved run's model instead"
+    )
     parser.add_argument("--tag", type=int, default=0, help="held-out articles to tag (default N)")
     parser.add_argument(
         "--backends", nargs="+", default=["torch"], choices=["torch", "onnx", "onnx-int8"]
@@ -105,6 +116,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.model_run:
+        bench_saved_run(args.model_run, args.backends, args.jobs or [1], args.batch_size)
+        return
     if args.encoders:
         bench_encoders(
             args.encoders,
@@ -239,7 +253,6 @@ def bench_encoders(
 ) -> None:
     """articles/s and macro-F1 of `stance tag` with each encoder model under each backend."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -248,10 +261,8 @@ def bench_encoders(
     from stance.data.table import ModelInput
     from stance.experiment import compose_config
     from stance.features.embeddings import SentenceEmbedding
-    from stance.inference import load
     from stance.models.io import save_model
     from stance.models.transformer import TransformerClassifier
-    from stance.tagging import TagOptions, tag_corpus
 
     scratch = Path(tempfile.mkdtemp(prefix="stance-bench-enc-"))
     os.environ["STANCE_CACHE_DIR"] = str(scratch / "cache")  # exported graphs start cold
@@ -298,33 +309,114 @@ def bench_encoders(
         labels = sorted(pipe.classes_)
         card = {"labels": labels, "default_target": target, "needs_target": False}
         (run / "model_card.json").write_text(json.dumps({**card, "task": {"labels": labels}}))
-        reference = None
-        for backend in backends:
-            if backend != "torch":  # export (and quantise) once, outside the timed run
-                start = time.perf_counter()
-                load(run, backend=backend).predict(["Talks resumed."])
-                print(f"  {backend}: export + first call {time.perf_counter() - start:.1f}s")
-            for jobs in jobs_list:
-                load0 = os.getloadavg()[0]
-                out = scratch / f"{key}-{backend}-{jobs}.parquet"
-                options = TagOptions(batch_size=batch_size, backend=backend, jobs=jobs)
-                start, cpu0 = time.perf_counter(), _cpu_seconds()
-                summary = tag_corpus(run, source, out, options, progress=False)
-                wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu0
-                pred = pd.read_parquet(out)["label"].astype(str).to_numpy()
-                f1 = 100 * f1_score(gold, pred, average="macro")
-                if reference is None:
-                    reference = (f1, pred)
-                # On a shared machine the wall rate understates; CPU-seconds (all threads, the
-                # workers' too) do not: rows / (cpu / 2) is the rate two idle cores would give.
-                print(
-                    f"  {backend}, --jobs {jobs}: {summary.rows} articles in {wall:.1f}s = "
-                    f"{summary.rows / wall:.2f} articles/s wall; {cpu:.1f} CPU-s = "
-                    f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores; macro-F1 "
-                    f"{f1:.2f} ({f1 - reference[0]:+.2f} vs {backends[0]}), labels agree with "
-                    f"{backends[0]} on {100 * (pred == reference[1]).mean():.1f}% "
-                    f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})"
-                )
+        _time_backends(
+            run, source, scratch / f"{key}-tagged", backends, jobs_list, batch_size, gold
+        )
+
+
+def _time_backends(
+    run: Path,
+    source: Path,
+    scratch: Path,
+    backends: Sequence[str],
+    jobs_list: Sequence[int],
+    batch_size: int,
+    gold=None,
+) -> None:
+    """`stance tag` ``source`` with ``run``'s model under each backend and job count.
+
+    Prints wall and CPU rates, and the labels' agreement with the first backend's (and
+    their macro-F1 against ``gold`` when given: only for articles the model never saw).
+    """
+    from sklearn.metrics import f1_score
+
+    from stance.inference import load
+    from stance.tagging import TagOptions, tag_corpus
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    reference = None
+    for backend in backends:
+        if backend != "torch":  # export (and quantise) once, outside the timed run
+            start = time.perf_counter()
+            load(run, backend=backend).predict(["Talks resumed."])
+            print(f"  {backend}: export + first call {time.perf_counter() - start:.1f}s")
+        for jobs in jobs_list:
+            load0 = os.getloadavg()[0]
+            out = scratch / f"{backend}-{jobs}.parquet"
+            options = TagOptions(batch_size=batch_size, backend=backend, jobs=jobs)
+            start, cpu0 = time.perf_counter(), _cpu_seconds()
+            summary = tag_corpus(run, source, out, options, progress=False)
+            wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu0
+            pred = pd.read_parquet(out)["label"].astype(str).to_numpy()
+            f1 = 100 * f1_score(gold, pred, average="macro") if gold is not None else float("nan")
+            if reference is None:
+                reference = (f1, pred)
+            score = (
+                f"macro-F1 {f1:.2f} ({f1 - reference[0]:+.2f} vs {backends[0]}), "
+                if gold is not None
+                else ""
+            )
+            # On a shared machine the wall rate understates; CPU-seconds (all threads, the
+            # workers' too) do not: rows / (cpu / 2) is the rate two idle cores would give.
+            print(
+                f"  {backend}, --jobs {jobs}: {summary.rows} articles in {wall:.1f}s = "
+                f"{summary.rows / wall:.2f} articles/s wall; {cpu:.1f} CPU-s = "
+                f"{2 * summary.rows / cpu:.2f} articles/s on 2 idle cores; {score}labels agree "
+                f"with {backends[0]} on {100 * (pred == reference[1]).mean():.1f}% "
+                f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})"
+            )
+
+
+def bench_saved_run(
+    run: Path, backends: Sequence[str], jobs_list: Sequence[int], batch_size: int
+) -> None:
+    """Tagging speed of a saved run's model (e.g. the pinned Russia-US one) on every
+    Russia-US article. The model has seen them, so only speed and agreement are reported."""
+    from stance.data.loading import load_corpus
+    from stance.data.table import ModelInput
+    from stance.experiment import compose_config
+
+    scratch = Path(tempfile.mkdtemp(prefix="stance-bench-run-"))
+    os.environ["STANCE_CACHE_DIR"] = str(scratch / "cache")  # exported graphs start cold
+    corpus = load_corpus(compose_config(["data=ru_us_rapprochement"]).data, default_data_dir())
+    X = ModelInput.from_corpus(corpus.frame)
+    source = scratch / "articles.parquet"
+    ids = [str(i) for i in range(len(X))]
+    pd.DataFrame({"id": ids, "text": X["text"], "title": X["title"]}).to_parquet(source)
+    print(f"{run}: tag all {len(X)} Russia-US articles; {os.cpu_count()} cores")
+    _time_backends(run, source, scratch, backends, jobs_list, batch_size)
+    _held_out_f1(run, X, corpus.frame, backends)
+
+
+def _held_out_f1(run: Path, X: pd.DataFrame, frame: pd.DataFrame, backends: Sequence[str]) -> None:
+    """Macro-F1 of the saved model's configuration under each backend, out of fold.
+
+    The saved model has seen every article, so its labels are no score; its
+    configuration (a clone, refitted) in the corpus's grouped 5-fold CV is: each
+    article is predicted by a model that never saw its outlet.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    from stance.inference import load
+    from stance.models.onnx_backend import set_backend
+
+    y = frame["label"].astype(str).to_numpy()
+    groups = frame["group"].astype(str).to_numpy()
+    reference = None
+    for backend in backends:
+        pipe = clone(load(run).pipeline)
+        set_backend(pipe, backend)
+        pred = cross_val_predict(pipe, X, y, groups=groups, cv=GroupKFold(n_splits=5))
+        f1 = 100 * f1_score(y, pred, average="macro")
+        reference = reference if reference is not None else (f1, pred)
+        print(
+            f"  {backend}: grouped 5-fold out-of-fold macro-F1 {f1:.2f} "
+            f"({f1 - reference[0]:+.2f} vs {backends[0]}); labels agree with {backends[0]} "
+            f"on {100 * (pred == reference[1]).mean():.1f}%",
+            flush=True,
+        )
 
 
 def _cpu_seconds() -> float:
