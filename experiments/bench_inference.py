@@ -102,7 +102,10 @@ def main() -> None:
     )
     parser.add_argument("--tag", type=int, default=0, help="held-out articles to tag (default N)")
     parser.add_argument(
-        "--backends", nargs="+", default=["torch"], choices=["torch", "onnx", "onnx-int8"]
+        "--backends",
+        nargs="+",
+        default=["torch"],
+        choices=["torch", "onnx", "onnx-int8", "onnx-int8-mixed"],
     )
     parser.add_argument(
         "--models",

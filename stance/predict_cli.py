@@ -55,11 +55,11 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=["torch", "onnx", "onnx-int8"],
+        choices=["torch", "onnx", "onnx-int8", "onnx-int8-mixed"],
         default=None,
         help="run the model's encoder (sentence embeddings, model=transformer) with torch "
-        "or ONNX Runtime, float32 or int8 (faster on CPU; needs the [onnx] extra); "
-        "default: as saved",
+        "or ONNX Runtime, float32, int8, or int8 but the last layer (faster on CPU; needs "
+        "the [onnx] extra); default: as saved",
     )
 
 

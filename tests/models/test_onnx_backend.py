@@ -313,3 +313,45 @@ def test_tagging_leaves_the_sentence_vector_cache_alone(encoder: Path, tmp_path:
     names = disable_embedding_cache(claim_pipe)
     assert sorted(names) == ["clf__features__cache_dir", "features__embedding_cache_dir"]
     assert claim_pipe.get_params()["features__embedding_cache_dir"] == ""
+
+
+def test_mixed_int8_keeps_the_last_layer_in_float32(fitted: TransformerClassifier) -> None:
+    import onnx
+
+    X, _ = training_data()
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    model, _ = fitted._runtime_model()
+    mixed = onnx_backend.encoder_session(model, "logits", "onnx-int8-mixed", names)
+    full = onnx_backend.encoder_session(model, "logits", "onnx-int8", names)
+    assert mixed.path != full.path  # its own cached graph
+    last = f"/layer.{model.config.num_hidden_layers - 1}/"
+
+    def int8_nodes(path: Path) -> list[str]:
+        return [n.name for n in onnx.load(str(path)).graph.node if n.op_type == "MatMulInteger"]
+
+    assert any(last in n for n in int8_nodes(full.path))  # int8 everywhere...
+    assert not any(last in n for n in int8_nodes(mixed.path))  # ...but the last layer here
+    assert 0 < len(int8_nodes(mixed.path)) < len(int8_nodes(full.path))
+    try:
+        torch_proba = _with_backend(fitted, "torch").predict_proba(X)
+        mixed_proba = _with_backend(fitted, "onnx-int8-mixed").predict_proba(X)
+    finally:
+        fitted.set_params(backend="torch")
+    np.testing.assert_allclose(mixed_proba, torch_proba, atol=2e-2)
+
+
+def test_mixed_int8_refuses_a_graph_without_encoder_layers() -> None:
+    from onnx import TensorProto, helper
+
+    from stance.errors import StanceError
+
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 2])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 1])
+    out = helper.make_tensor_value_info("c", TensorProto.FLOAT, [1, 1])
+    node = helper.make_node("MatMul", ["a", "b"], ["c"], name="/head/MatMul")
+    graph = helper.make_model(helper.make_graph([node], "g", [a, b], [out]))
+    with pytest.raises(StanceError, match="no encoder layers"):
+        onnx_backend._last_layer_nodes(graph, 1)
+    layered = helper.make_node("MatMul", ["a", "b"], ["c"], name="/m/encoder/layer.3/x/MatMul")
+    graph = helper.make_model(helper.make_graph([node, layered], "g", [a, b], [out]))
+    assert onnx_backend._last_layer_nodes(graph, 1) == ["/m/encoder/layer.3/x/MatMul"]
