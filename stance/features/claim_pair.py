@@ -343,7 +343,7 @@ class ClaimPairFeatures(ModelInputMixin, CompactVocabularyMixin, TransformerMixi
         Where the sentence vectors are cached (see
         :class:`~stance.features.embeddings.SentenceEmbedding`'s ``cache_dir``);
         ``""`` turns the cache off (``stance tag`` does, to tag an archive).
-    embedding_backend : {"torch", "onnx", "onnx-int8"}, default="torch"
+    embedding_backend : {"torch", "onnx", "onnx-int8", "onnx-int8-mixed"}, default="torch"
         How the sentence vectors are computed (see
         :class:`~stance.features.embeddings.SentenceEmbedding`); ``onnx-int8``
         encodes ~5x faster on CPU. Vectors are cached on disk per sentence, so

@@ -109,7 +109,8 @@ class SentenceEmbedding(ModelInputMixin, TransformerMixin, BaseEstimator):
         (:mod:`stance.models.onnx_backend`, extra ``[onnx]``); measured on the
         rapprochement articles, 2 idle cores (``experiments/bench_inference.py
         --encoders``): 4.6 / 8.1 / 20.9 articles/s (int8 with ``stance tag --jobs 2``),
-        int8 labels 99% torch's.
+        int8 labels 99% torch's. ``"onnx-int8-mixed"`` keeps the last encoder layer
+        in float32: slower, closer to torch (see :mod:`stance.models.onnx_backend`).
         int8 vectors differ slightly, so each backend caches its vectors apart.
 
     Attributes

@@ -157,7 +157,7 @@ class TransformerClassifier(
         Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
     random_state : int or None
         Seeds the head, dropout, shuffling and the validation split.
-    backend : {"torch", "onnx", "onnx-int8"}
+    backend : {"torch", "onnx", "onnx-int8", "onnx-int8-mixed"}
         How :meth:`predict_proba` runs the fine-tuned model: torch, or ONNX Runtime
         in float32 or with int8 weights (faster on CPU; extra ``[onnx]``,
         :mod:`stance.models.onnx_backend`). Training always uses torch; the
