@@ -331,35 +331,21 @@ def round2(runs: list[str]) -> None:
             )
 
 
-def embed_near_matrices() -> list[tuple]:
+def embed_near_matrices(interactions: bool = False) -> list[tuple]:
     """``[pair dense + cue block + sentence-vector block | near n-grams]``: what
     ``ClaimPairFeatures(cue_features=True, claim_ngrams=False,
-    embedding_model="all-MiniLM-L6-v2", embedding_backend="onnx-int8")`` gives."""
-    embedded = fold_matrices(
-        "claim_pair_cues_embed",
-        lambda: ClaimPairFeatures(
-            cue_features=True,
-            claim_ngrams=False,
-            near_ngrams=False,
-            embedding_model="all-MiniLM-L6-v2",
-            embedding_backend="onnx-int8",
-        ),
-    )
-    return with_near_ngrams(embedded)
-
-
-def embedx_near_matrices() -> list[tuple]:
-    """:func:`embed_near_matrices` plus the ``embx:`` claim x closest-sentences product block
+    embedding_model="all-MiniLM-L6-v2", embedding_backend="onnx-int8")`` gives; with
+    ``interactions``, plus the ``embx:`` claim x closest-sentences product block
     (``embedding_interactions=True``), which only the logistic regression reads."""
     embedded = fold_matrices(
-        "claim_pair_cues_embedx",
+        "claim_pair_cues_embedx" if interactions else "claim_pair_cues_embed",
         lambda: ClaimPairFeatures(
             cue_features=True,
             claim_ngrams=False,
             near_ngrams=False,
             embedding_model="all-MiniLM-L6-v2",
             embedding_backend="onnx-int8",
-            embedding_interactions=True,
+            embedding_interactions=interactions,
         ),
     )
     return with_near_ngrams(embedded)
@@ -402,7 +388,7 @@ def round3(runs: list[str]) -> None:
     if "embedx" in runs:
         # C=0.1 61.52/78.11/23.9 (agree 47.5), C=0.03 61.48/78.53/23.6: the product block
         # lifts discuss and the FNC score but costs agree; not chosen
-        products = embedx_near_matrices()
+        products = embed_near_matrices(interactions=True)
         for c in (0.1, 0.03):
             pooled(
                 f"vote hgb 0.7 (pair+cues+embed) + lr C={c} all + embx, offsets",

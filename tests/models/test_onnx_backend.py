@@ -26,7 +26,7 @@ from stance.features.embeddings import SentenceEmbedding  # noqa: E402
 from stance.models import onnx_backend  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.transformer import TransformerClassifier  # noqa: E402
-from tests.models.tiny_encoder import make_tiny_encoder, save_encoder_run  # noqa: E402
+from tests.models.tiny_encoder import save_encoder_run  # noqa: E402
 from tests.run_dir_fixtures import TARGET, training_data  # noqa: E402
 from tests.test_predict_cli import cli  # noqa: E402
 
@@ -51,11 +51,6 @@ def _cache(tmp_path_factory, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory) -> Path:
-    return make_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert")
-
-
-@pytest.fixture(scope="module")
 def fitted(encoder: Path) -> TransformerClassifier:
     X, y = training_data()
     return TransformerClassifier(encoder=str(encoder), **FAST).fit(X, y)
@@ -71,14 +66,19 @@ def _with_backend(clf: TransformerClassifier, backend: str) -> TransformerClassi
     return clf
 
 
+def _proba_with(clf: TransformerClassifier, backend: str, X: pd.DataFrame) -> np.ndarray:
+    """``clf``'s probabilities under ``backend``; the shared fixture is left on torch."""
+    try:
+        return _with_backend(clf, backend).predict_proba(X)
+    finally:
+        clf.set_params(backend="torch")
+
+
 def test_transformer_onnx_probabilities_match_torch(fitted: TransformerClassifier) -> None:
     X, _ = training_data()
-    torch_proba = _with_backend(fitted, "torch").predict_proba(X)
-    try:
-        fp32 = _with_backend(fitted, "onnx").predict_proba(X)
-        int8 = _with_backend(fitted, "onnx-int8").predict_proba(X)
-    finally:
-        fitted.set_params(backend="torch")
+    torch_proba = _proba_with(fitted, "torch", X)
+    fp32 = _proba_with(fitted, "onnx", X)
+    int8 = _proba_with(fitted, "onnx-int8", X)
     np.testing.assert_allclose(fp32, torch_proba, atol=1e-4)
     np.testing.assert_allclose(int8, torch_proba, atol=2e-2)
     assert not np.array_equal(int8, fp32)  # int8 weights really are a different graph
@@ -332,12 +332,8 @@ def test_mixed_int8_keeps_the_last_layer_in_float32(fitted: TransformerClassifie
     assert any(last in n for n in int8_nodes(full.path))  # int8 everywhere...
     assert not any(last in n for n in int8_nodes(mixed.path))  # ...but the last layer here
     assert 0 < len(int8_nodes(mixed.path)) < len(int8_nodes(full.path))
-    try:
-        torch_proba = _with_backend(fitted, "torch").predict_proba(X)
-        mixed_proba = _with_backend(fitted, "onnx-int8-mixed").predict_proba(X)
-    finally:
-        fitted.set_params(backend="torch")
-    np.testing.assert_allclose(mixed_proba, torch_proba, atol=2e-2)
+    mixed_proba = _proba_with(fitted, "onnx-int8-mixed", X)
+    np.testing.assert_allclose(mixed_proba, _proba_with(fitted, "torch", X), atol=2e-2)
 
 
 def test_mixed_int8_refuses_a_graph_without_encoder_layers() -> None:

@@ -41,11 +41,6 @@ ONE_EPOCH = {**FAST, "epochs": 1}
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory) -> Path:
-    return make_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert")
-
-
-@pytest.fixture(scope="module")
 def fitted(encoder: Path) -> TransformerClassifier:
     X, y = training_data()
     return TransformerClassifier(encoder=str(encoder), val_size=0, random_state=0, **FAST).fit(X, y)
