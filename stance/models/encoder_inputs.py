@@ -20,7 +20,8 @@ ways to choose what it reads (Sun et al. 2019 compare the first three):
 The target is the first segment of a sentence pair, the article the second.
 Pieces are cut on token boundaries (the tokenizer's character offsets) and
 re-tokenised as a pair with ``truncation="only_second"``, so no input ever
-exceeds ``max_length``. Nothing here imports torch.
+exceeds ``max_length``. :func:`select_pieces` gives the text pieces themselves:
+SetFit's single-text encoder reads ``"target | piece"``. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -76,7 +77,18 @@ def _pieces(
     return [text[: offsets[budget - 1][1]]], True
 
 
-def encode_rows(
+@dataclass(frozen=True)
+class ArticlePieces:
+    """What the encoder reads of each row: ``pieces[i]`` (with ``targets[i]``) came from
+    row ``owner[i]``; one piece per row except with ``chunks``."""
+
+    targets: list[str]
+    pieces: list[str]
+    owner: np.ndarray
+    n_truncated: int
+
+
+def select_pieces(
     tokenizer: Any,
     targets: Sequence[str],
     texts: Sequence[str],
@@ -85,8 +97,12 @@ def encode_rows(
     max_chunks: int = 4,
     lexicon: Mapping[str, Any] | None = None,
     context: int = 1,
-) -> EncodedRows:
-    """Encode each (target, text) row under ``strategy``; count rows cut short."""
+) -> ArticlePieces:
+    """Cut each (target, text) row to what fits ``max_length`` tokens under ``strategy``.
+
+    The budget is that of a (target, piece) sentence pair, so a single-text encoder
+    that reads ``"target | piece"`` (SetFit) fits it too.
+    """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     targets = [str(t) for t in targets]
@@ -108,12 +124,33 @@ def encode_rows(
             first.append(target)
             second.append(piece)
             owner.append(i)
+    return ArticlePieces(first, second, np.asarray(owner, dtype=np.int64), truncated)
+
+
+def encode_rows(
+    tokenizer: Any,
+    targets: Sequence[str],
+    texts: Sequence[str],
+    strategy: str = "head",
+    max_length: int = 256,
+    max_chunks: int = 4,
+    lexicon: Mapping[str, Any] | None = None,
+    context: int = 1,
+) -> EncodedRows:
+    """Encode each (target, text) row under ``strategy``; count rows cut short."""
+    chosen = select_pieces(
+        tokenizer, targets, texts, strategy, max_length, max_chunks, lexicon, context
+    )
     encoded = tokenizer(
-        first, second, truncation="longest_first", max_length=int(max_length), padding=False
+        chosen.targets,
+        chosen.pieces,
+        truncation="longest_first",
+        max_length=int(max_length),
+        padding=False,
     )
     return EncodedRows(
         input_ids=list(encoded["input_ids"]),
         token_type_ids=list(encoded["token_type_ids"]) if "token_type_ids" in encoded else None,
-        owner=np.asarray(owner, dtype=np.int64),
-        n_truncated=truncated,
+        owner=chosen.owner,
+        n_truncated=chosen.n_truncated,
     )

@@ -6,7 +6,10 @@ logistic regression on the tuned embeddings. With a few dozen labelled
 articles per class it often beats fine-tuning a classification head.
 
 The target leads each input (``"<target> | <title> <text>"``), so one model
-can score several targets. The tuned encoder is saved inside the skops file as
+can score several targets. Long articles follow the same strategies as
+``model=transformer`` (:mod:`stance.models.encoder_inputs`): the head, head +
+tail, the windows that name the target, or chunks, whose head probabilities
+are averaged per article. The tuned encoder is saved inside the skops file as
 its own files (weights as safetensors bytes, config and tokenizer as text) and
 the head is a plain scikit-learn ``LogisticRegression``: loading needs no
 pickle. ``setfit`` is imported only by :meth:`SetFitClassifier.fit`;
@@ -15,7 +18,9 @@ prediction needs only sentence-transformers.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Mapping
 from numbers import Integral, Real
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,7 +33,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from stance.extras import install_command
-from stance.features._util import ModelInputMixin, check_frame
+from stance.features._util import ModelInputMixin, check_frame, plain
+from stance.models.encoder_inputs import STRATEGIES, select_pieces
 from stance.models.encoder_source import (
     DEFAULT_ENCODER,
     MissingTransformersError,
@@ -44,9 +50,11 @@ from stance.models.transformer import (
     validate_model_params,
 )
 
+log = logging.getLogger(__name__)
 
-def _inputs(X: Any) -> list[str]:
-    targets, texts = _frame_columns(X)
+
+def _joined(targets: list[str], texts: list[str]) -> list[str]:
+    """One encoder input per (target, text): ``"target | text"``, or the text alone."""
     return [f"{t} | {x}" if t else x for t, x in zip(targets, texts, strict=True)]
 
 
@@ -90,7 +98,17 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
     revision : str or None
         Hub revision (commit, tag or branch) of a hub encoder.
     max_length : int
-        Tokens the encoder reads per input (the head of the target-led text).
+        Tokens the encoder reads per input (target, ``" | "`` and article piece).
+    strategy : {"head", "head_tail", "chunks", "target_windows"}
+        What the encoder reads of an article longer than ``max_length``
+        (:mod:`stance.models.encoder_inputs`). With ``chunks`` every window is a
+        training example and an article's probabilities average its windows'.
+    max_chunks : int
+        Windows per article with ``strategy="chunks"``.
+    lexicon : dict or None
+        Actor alias lexicon for ``strategy="target_windows"``.
+    context : int
+        Sentences kept either side of a mention with ``strategy="target_windows"``.
     num_iterations : int
         Contrastive pairs drawn per training row.
     num_epochs, batch_size, body_learning_rate :
@@ -116,6 +134,8 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         The tuned sentence-transformer's files (text; safetensors bytes).
     normalize_ : bool
         Whether the head reads unit-length embeddings.
+    n_truncated_ : int
+        Training rows longer than the strategy lets the encoder read.
     provenance_ : dict
         Encoder, weight hash / revision, device, torch version.
     n_features_in_ : int
@@ -133,6 +153,10 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         "encoder": [str],
         "revision": [str, None],
         "max_length": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "max_chunks": [Interval(Integral, 1, None, closed="left")],
+        "lexicon": [Mapping, None],
+        "context": [Interval(Integral, 0, None, closed="left")],
         "num_iterations": [Interval(Integral, 1, None, closed="left")],
         "num_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -149,6 +173,10 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         encoder: str = DEFAULT_ENCODER,
         revision: str | None = None,
         max_length: int = 256,
+        strategy: str = "head",
+        max_chunks: int = 4,
+        lexicon: Mapping[str, Any] | None = None,
+        context: int = 1,
         num_iterations: int = 20,
         num_epochs: int = 1,
         batch_size: int = 16,
@@ -162,6 +190,10 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         self.encoder = encoder
         self.revision = revision
         self.max_length = max_length
+        self.strategy = strategy
+        self.max_chunks = max_chunks
+        self.lexicon = lexicon
+        self.context = context
         self.num_iterations = num_iterations
         self.num_epochs = num_epochs
         self.batch_size = batch_size
@@ -184,7 +216,7 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
     def fit(self, X: pd.DataFrame, y: Any) -> SetFitClassifier:
         """Tune the encoder on contrastive pairs of the rows of ``X``, then fit the head."""
         self._validate_params()
-        texts = _inputs(X)
+        targets, texts = _frame_columns(X)
         check_frame(self, X, reset=True)
         require_transformers()
         try:
@@ -213,8 +245,19 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
             kwargs = {"revision": source.revision} if source.revision else {}
             # Built from its parts: SetFitModel.from_pretrained would unpickle a model_head.pkl.
             body = SentenceTransformer(source.location, device=device, **kwargs)
+            body.max_seq_length = int(self.max_length)
+            chosen = self._pieces(body.tokenizer, targets, texts)
+            self.n_truncated_ = chosen.n_truncated
+            if chosen.n_truncated:
+                log.warning(
+                    "%d of %d training texts are longer than strategy=%s reads at max_length=%d; "
+                    "truncated",
+                    chosen.n_truncated,
+                    len(texts),
+                    self.strategy,
+                    int(self.max_length),
+                )
             model = SetFitModel(model_body=body, model_head=head)
-            model.model_body.max_seq_length = int(self.max_length)
             args = TrainingArguments(
                 output_dir=tmp,
                 batch_size=int(self.batch_size),
@@ -225,13 +268,25 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
                 report_to="none",
                 show_progress_bar=False,
             )
-            data = Dataset.from_dict({"text": texts, "label": codes.tolist()})
+            data = Dataset.from_dict(
+                {
+                    "text": _joined(chosen.targets, chosen.pieces),
+                    "label": codes[chosen.owner].tolist(),
+                }
+            )
             Trainer(model=model, args=args, train_dataset=data).train()
             model.model_body.save(str(Path(tmp) / "body"))
             self.encoder_text_files_, self.encoder_binary_files_ = _folder_files(Path(tmp) / "body")
         self.head_ = model.model_head
         self.normalize_ = bool(model.normalize_embeddings)
-        self.provenance_ = {**source.provenance(device), "setfit": _version("setfit")}
+        self.provenance_ = {
+            **source.provenance(device),
+            "setfit": _version("setfit"),
+            "strategy": self.strategy,
+            "max_length": int(self.max_length),
+            # Rows longer than the strategy reads (the rest of their text was not seen).
+            "truncated_training_rows": int(self.n_truncated_),
+        }
         model.model_body.to("cpu")
         setattr(self, _RUNTIME, model.model_body)
         return self
@@ -248,28 +303,74 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
             setattr(self, _RUNTIME, body)
         return body
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """The tuned sentence embeddings of the rows (what the head reads)."""
-        check_is_fitted(self)
+    def _pieces(self, tokenizer: Any, targets: list[str], texts: list[str]):
+        return select_pieces(
+            tokenizer,
+            targets,
+            texts,
+            strategy=self.strategy,
+            max_length=int(self.max_length),
+            max_chunks=int(self.max_chunks),
+            lexicon=plain(self.lexicon),
+            context=int(self.context),
+        )
+
+    def _piece_embeddings(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(tuned embedding of every piece the encoder reads, the row each came from)."""
         body = self._body()
         body.to(_pick_device(self.device))
+        targets, texts = _frame_columns(X)
+        chosen = self._pieces(body.tokenizer, targets, texts)
+        if chosen.n_truncated:
+            log.info(
+                "%d of %d texts longer than strategy=%s reads; truncated",
+                chosen.n_truncated,
+                len(texts),
+                self.strategy,
+            )
         vectors = body.encode(
-            _inputs(X),
+            _joined(chosen.targets, chosen.pieces),
             batch_size=int(self.batch_size) * 2,
             normalize_embeddings=self.normalize_,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float64)
+        return np.asarray(vectors, dtype=np.float64), chosen.owner
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The tuned sentence embeddings of the rows (what the head reads); with
+        ``strategy="chunks"``, the mean of an article's window embeddings."""
+        check_is_fitted(self)
+        vectors, owner = self._piece_embeddings(X)
+        return _row_means(vectors, owner, len(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Class probabilities, columns in ``classes_`` order."""
+        """Class probabilities, columns in ``classes_`` order (averaged over an article's
+        windows with ``strategy="chunks"``)."""
         check_is_fitted(self)
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
-        proba = np.zeros((len(X), len(self.classes_)))
-        proba[:, self.head_.classes_] = self.head_.predict_proba(self.transform(X))
-        return proba
+        vectors, owner = self._piece_embeddings(X)
+        proba = np.zeros((len(vectors), len(self.classes_)))
+        proba[:, self.head_.classes_] = self.head_.predict_proba(vectors)
+        return _row_means(proba, owner, len(X))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models saved before the long-article strategies read the head of the text.
+        for name, value in (("strategy", "head"), ("max_chunks", 4), ("lexicon", None)):
+            state.setdefault(name, value)
+        state.setdefault("context", 1)
+        if "classes_" in state:
+            state.setdefault("n_truncated_", 0)
+        super().__setstate__(state)
+
+
+def _row_means(values: np.ndarray, owner: np.ndarray, n_rows: int) -> np.ndarray:
+    """Mean of ``values`` over the pieces of each row (``owner``: the row of each piece)."""
+    sums = np.zeros((n_rows, values.shape[1]))
+    np.add.at(sums, owner, values)
+    counts = np.bincount(owner, minlength=n_rows)[:, None]
+    return sums / np.maximum(counts, 1)
 
 
 def _version(name: str) -> str | None:

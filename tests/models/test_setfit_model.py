@@ -11,14 +11,17 @@ from tests.optional import require_module
 
 require_module("setfit", 'pip install -e ".[transformers]"')
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 import stance  # noqa: E402
 from stance.data.clean import TextCleaner  # noqa: E402
+from stance.data.table import make_input  # noqa: E402
 from stance.errors import ConfigError  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.setfit_model import SetFitClassifier, _write_files  # noqa: E402
+from stance.models.transformer import _frame_columns  # noqa: E402
 from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
 from tests.run_dir_fixtures import LABELS, TARGET, make_run_dir, training_data  # noqa: E402
 
@@ -62,3 +65,45 @@ def test_bad_device_is_a_config_error() -> None:
     X, y = training_data()
     with pytest.raises(ConfigError, match="device"):
         SetFitClassifier(device="tpu").fit(X, y)
+
+
+def _tiny_fit(tmp_path_factory, target: str = TARGET, **params) -> SetFitClassifier:
+    encoder = make_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert")
+    X, y = training_data(target=target)
+    return SetFitClassifier(encoder=str(encoder), random_state=0, **{**FAST, **params}).fit(X, y)
+
+
+def test_target_windows_ignore_sentences_that_do_not_name_the_target(tmp_path_factory) -> None:
+    model = _tiny_fit(tmp_path_factory, target="washington", strategy="target_windows", context=0)
+    lead = "The summit opened dialogue between Moscow and Washington."
+    pair = [f"{lead} Leaders praised the meeting.", f"{lead} Troops moved to the border."]
+    X = make_input(pair, target="washington")
+    proba = model.predict_proba(X)
+    # Only the sentence naming Washington is read, so the two articles score the same ...
+    np.testing.assert_allclose(proba[0], proba[1], atol=1e-9)
+    # ... while the head of the same articles differs.
+    head = clone(model).set_params(strategy="head")
+    head.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    assert not np.allclose(*head.predict_proba(X), atol=1e-6)
+    assert model.provenance_["strategy"] == "target_windows"
+
+
+def test_chunks_average_the_windows_and_survive_saving(tmp_path_factory, tmp_path: Path) -> None:
+    model = _tiny_fit(tmp_path_factory, strategy="chunks", max_length=16, max_chunks=2)
+    X, y = training_data()
+    pieces = model._pieces(model._body().tokenizer, *_frame_columns(X))
+    assert len(pieces.pieces) > len(X)  # the articles were cut into several windows
+    assert model.n_truncated_ == pieces.n_truncated > 0  # some had more than two windows
+    assert model.provenance_["truncated_training_rows"] == model.n_truncated_
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
+    run = make_run_dir(tmp_path)
+    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
+    save_model(Pipeline([*front, ("clf", model)]), run / "model.skops")
+    texts = list(X["text"].head(4))
+    in_card_order = [list(model.classes_).index(label) for label in LABELS]
+    np.testing.assert_allclose(
+        stance.load(run).predict_proba(texts, target=TARGET),
+        model.predict_proba(TextCleaner().fit(X).transform(X.head(4)))[:, in_card_order],
+        atol=1e-6,
+    )
