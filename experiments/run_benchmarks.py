@@ -111,6 +111,18 @@ BENCHMARKS = [
         paired=("ru_us_tfidf_lr",),
     ),
     Benchmark(
+        "ru_us_setfit",
+        "  SetFit (issue 16)",
+        "same grouped CV",
+        "target: above the nested-selection row (paired 95% CI of the gain excludes 0), "
+        "favor F1 > 0",
+        "above:ru_us_rapprochement",
+        "a priori (no nested selection: CPU contrastive tuning runs ~5 pairs/s here): "
+        "SetFit on all-MiniLM-L6-v2, target + sentences naming Russia or the US ± 1, "
+        "128 tokens, 2 contrastive pairs per article, logistic head",
+        paired=("ru_us_tfidf_lr", "ru_us_transformer"),
+    ),
+    Benchmark(
         "ru_us_tfidf_lr",
         "  baseline: word TF-IDF + LR",
         "same grouped CV",

@@ -54,6 +54,7 @@ PINNED = {
         "raw",
         "transformer",
     ),
+    "ru_us_setfit": ("ru_us_rapprochement", "group_kfold", {"n_splits": 5}, "raw", "setfit"),
     "ru_us_majority": (
         "ru_us_rapprochement",
         "group_kfold",

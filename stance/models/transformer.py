@@ -71,8 +71,8 @@ def _frame_columns(X: Any) -> tuple[list[str], list[str]]:
     """(targets, texts) from the model-input frame; texts are the title and the body."""
     if not isinstance(X, pd.DataFrame) or "text" not in X:
         raise ConfigError(
-            "model=transformer reads the article text itself: use features=raw "
-            f"(got {type(X).__name__} instead of the model-input frame)"
+            "model=transformer and model=setfit read the article text themselves: "
+            f"use features=raw (got {type(X).__name__} instead of the model-input frame)"
         )
     text = X["text"].fillna("").astype(str)
     if "title" in X:
