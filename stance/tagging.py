@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 
+#: What ``--out`` may end with: the output is always Parquet.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 @dataclass(frozen=True)
 class TagOptions:
     """How to read the corpus and what to write (the ``stance tag`` options).
@@ -424,6 +428,12 @@ def tag_corpus(
     if options.batch_size < 1:
         raise StanceError(f"--batch-size must be positive, got {options.batch_size}")
     model_path, corpus, out = Path(model_path), Path(corpus), Path(out)
+    if out.suffix.lower() not in PARQUET_SUFFIXES:
+        # Writing Parquet bytes into tags.jsonl or tags.csv would fool the next reader.
+        raise StanceError(
+            f"--out {out}: stance tag writes Parquet; name the output *.parquet "
+            "(pandas.read_parquet reads it; stance predict writes CSV or JSONL)"
+        )
     if not corpus.exists():
         raise DataError(f"corpus not found: {corpus}")
     fmt = stream_format(corpus, options.fmt)

@@ -295,6 +295,16 @@ def test_tag_refuses_bad_input(run, files, tmp_path, capsys, case, corpus, extra
     _no_leftovers(out)
 
 
+@pytest.mark.parametrize("name", ["tags.jsonl", "tags.csv", "tags"])
+def test_tag_output_must_be_named_parquet(run, files, tmp_path, capsys, name):
+    out = tmp_path / name
+    code, err = _cli(capsys, "tag", str(run), str(files["good"]), "--out", str(out))
+    assert code == 2, err
+    assert f"--out {out}: stance tag writes Parquet; name the output *.parquet" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and not list(tmp_path.glob(f"{name}*"))
+
+
 def test_tag_statuses_for_blank_undecodable_and_truncated_rows(run, files, tmp_path, capsys):
     for name, bad in (
         ("blank_texts", {3: "empty_text", 4: "empty_text", 5: "empty_text"}),
