@@ -110,10 +110,12 @@ def select_pieces(
     if strategy == "target_windows":
         texts = [_windowed(x, t, lexicon, context) for x, t in zip(texts, targets, strict=True)]
     special = int(tokenizer.num_special_tokens_to_add(pair=True))
-    target_len = tokenizer(targets, add_special_tokens=False)["input_ids"]
-    offsets = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)[
-        "offset_mapping"
-    ]
+    # verbose=False: whole articles are tokenised here only to find where to cut them, so
+    # the tokenizer's "longer than the maximum sequence length" warning would be noise.
+    target_len = tokenizer(targets, add_special_tokens=False, verbose=False)["input_ids"]
+    offsets = tokenizer(
+        texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+    )["offset_mapping"]
     first, second, owner, truncated = [], [], [], 0
     for i, (target, text) in enumerate(zip(targets, texts, strict=True)):
         # The target keeps at most a quarter of the budget; the article gets the rest.
