@@ -46,6 +46,7 @@ from stance.models.transformer import (
     DEVICES,
     EncoderClassifierMixin,
     _frame_columns,
+    _memory_guard,
     _pick_device,
     validate_model_params,
 )
@@ -274,7 +275,8 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
                     "label": codes[chosen.owner].tolist(),
                 }
             )
-            Trainer(model=model, args=args, train_dataset=data).train()
+            with _memory_guard(int(self.batch_size), "training"):
+                Trainer(model=model, args=args, train_dataset=data).train()
             model.model_body.save(str(Path(tmp) / "body"))
             self.encoder_text_files_, self.encoder_binary_files_ = _folder_files(Path(tmp) / "body")
         self.head_ = model.model_head
@@ -328,13 +330,14 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
                 len(texts),
                 self.strategy,
             )
-        vectors = body.encode(
-            _joined(chosen.targets, chosen.pieces),
-            batch_size=int(self.batch_size) * 2,
-            normalize_embeddings=self.normalize_,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with _memory_guard(int(self.batch_size) * 2, "prediction"):
+            vectors = body.encode(
+                _joined(chosen.targets, chosen.pieces),
+                batch_size=int(self.batch_size) * 2,
+                normalize_embeddings=self.normalize_,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float64), chosen.owner
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:

@@ -21,7 +21,7 @@ from stance.data.table import make_input  # noqa: E402
 from stance.errors import ConfigError  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.setfit_model import SetFitClassifier, _write_files  # noqa: E402
-from stance.models.transformer import _frame_columns  # noqa: E402
+from stance.models.transformer import EncoderMemoryError, _frame_columns  # noqa: E402
 from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
 from tests.run_dir_fixtures import LABELS, TARGET, make_run_dir, training_data  # noqa: E402
 
@@ -107,3 +107,23 @@ def test_chunks_average_the_windows_and_survive_saving(tmp_path_factory, tmp_pat
         model.predict_proba(TextCleaner().fit(X).transform(X.head(4)))[:, in_card_order],
         atol=1e-6,
     )
+
+
+def _out_of_gpu_memory(*args, **kwargs):
+    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_out_of_memory_names_a_smaller_batch(fitted: SetFitClassifier, monkeypatch) -> None:
+    import setfit
+
+    X, y = training_data()
+    monkeypatch.setattr(fitted._body(), "encode", _out_of_gpu_memory)
+    with pytest.raises(
+        EncoderMemoryError, match="during prediction at batch size 16; try model.batch_size=4"
+    ):
+        fitted.predict_proba(X)
+    monkeypatch.setattr(setfit.Trainer, "train", _out_of_gpu_memory)
+    with pytest.raises(
+        EncoderMemoryError, match="during training at batch size 8; try model.batch_size=4"
+    ):
+        clone(fitted).fit(X, y)
