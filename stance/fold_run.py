@@ -122,6 +122,7 @@ def run_fold(
         "n_test": int(len(part)),
         **score(part["gold"], part["predicted"], data.corpus.task),
     }
+    notes += truncation_notes(fitted.classifier, len(fold.train), f"fold {fold.index}")
     return FoldOutcome(
         fold, part, scores, settled.duplicates, settled.notes + notes, fitted.pipeline
     )
@@ -179,6 +180,22 @@ def settle_test_rows(
     keep = ~frame["id"].iloc[fold.test].isin(set(dups["test_id"])).to_numpy()
     note = f"fold {fold.index}: dropped {int((~keep).sum())} test rows duplicated in train"
     return SettledTest(fold.test[keep], found, (note,))
+
+
+def truncation_notes(classifier: Any, n_train: int, where: str) -> tuple[str, ...]:
+    """What an encoder model (transformer, SetFit) could not read: a report note.
+
+    Long texts are cut to what ``model.strategy`` reads at ``model.max_length``, not
+    dropped; the reader of the report should know how many were.
+    """
+    n_cut = int(getattr(classifier, "n_truncated_", 0) or 0)
+    if not n_cut:
+        return ()
+    return (
+        f"{where}: {n_cut} of {n_train} training texts were longer than the encoder reads "
+        f"(model.strategy={classifier.strategy}, model.max_length={classifier.max_length}) "
+        "and were truncated, not dropped; test texts are cut the same way",
+    )
 
 
 def unseen_label_notes(
