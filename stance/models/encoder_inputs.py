@@ -135,14 +135,13 @@ def encode_rows(
     texts: Sequence[str],
     strategy: str = "head",
     max_length: int = 256,
-    max_chunks: int = 4,
-    lexicon: Mapping[str, Any] | None = None,
-    context: int = 1,
+    **cut: Any,
 ) -> EncodedRows:
-    """Encode each (target, text) row under ``strategy``; count rows cut short."""
-    chosen = select_pieces(
-        tokenizer, targets, texts, strategy, max_length, max_chunks, lexicon, context
-    )
+    """Encode each (target, text) row under ``strategy``; count rows cut short.
+
+    ``cut`` holds :func:`select_pieces`'s ``max_chunks``, ``lexicon`` and ``context``.
+    """
+    chosen = select_pieces(tokenizer, targets, texts, strategy, max_length, **cut)
     encoded = tokenizer(
         chosen.targets,
         chosen.pieces,

@@ -41,15 +41,21 @@ def test_fit_predict_and_reload_without_pickle(fitted: SetFitClassifier, tmp_pat
     assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
     # The head reads tuned embeddings of distinct texts: it fits its training rows.
     assert (fitted.predict(X) == np.asarray(y)).mean() > 0.5
+    _assert_reloads_alike(fitted, tmp_path, n=3)
+
+
+def _assert_reloads_alike(model: SetFitClassifier, tmp_path: Path, n: int) -> None:
+    """Saved in a run directory, ``model`` loads with no pickle and predicts as before."""
+    X, _ = training_data()
     run = make_run_dir(tmp_path)
     front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
-    save_model(Pipeline([*front, ("clf", fitted)]), run / "model.skops")
+    save_model(Pipeline([*front, ("clf", model)]), run / "model.skops")
     assert untrusted_types(run / "model.skops") == []
-    texts = list(X["text"].head(3))
-    in_card_order = [list(fitted.classes_).index(label) for label in LABELS]
+    texts = list(X["text"].head(n))
+    in_card_order = [list(model.classes_).index(label) for label in LABELS]
     np.testing.assert_allclose(
         stance.load(run).predict_proba(texts, target=TARGET),
-        fitted.predict_proba(TextCleaner().fit(X).transform(X.head(3)))[:, in_card_order],
+        model.predict_proba(TextCleaner().fit(X).transform(X.head(n)))[:, in_card_order],
         atol=1e-6,
     )
 
@@ -97,16 +103,7 @@ def test_chunks_average_the_windows_and_survive_saving(tmp_path_factory, tmp_pat
     assert model.provenance_["truncated_training_rows"] == model.n_truncated_
     proba = model.predict_proba(X)
     assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1)
-    run = make_run_dir(tmp_path)
-    front = [("clean", TextCleaner().fit(X)), ("features", FunctionTransformer().fit(X))]
-    save_model(Pipeline([*front, ("clf", model)]), run / "model.skops")
-    texts = list(X["text"].head(4))
-    in_card_order = [list(model.classes_).index(label) for label in LABELS]
-    np.testing.assert_allclose(
-        stance.load(run).predict_proba(texts, target=TARGET),
-        model.predict_proba(TextCleaner().fit(X).transform(X.head(4)))[:, in_card_order],
-        atol=1e-6,
-    )
+    _assert_reloads_alike(model, tmp_path, n=4)
 
 
 def _out_of_gpu_memory(*args, **kwargs):
