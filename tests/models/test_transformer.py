@@ -19,7 +19,7 @@ require_module("transformers", 'pip install -e ".[transformers]"')
 
 import stance  # noqa: E402
 from stance.errors import ConfigError, ModelFileError, StanceError  # noqa: E402
-from stance.models.encoder_inputs import encode_rows  # noqa: E402
+from stance.models.encoder_inputs import encode_rows, select_pieces  # noqa: E402
 from stance.models.io import untrusted_types  # noqa: E402
 from stance.models.transformer import (  # noqa: E402
     EncoderMemoryError,
@@ -154,6 +154,25 @@ def test_target_windows_keep_the_sentences_that_mention_the_target(
     rows = encode_rows(tokenizer, ["washington"], [text], "target_windows", 48, context=0)
     decoded = tokenizer.decode(rows.input_ids[0])
     assert "expelled" in decoded and "football" not in decoded
+
+
+def test_target_chunks_read_every_window_about_the_target(
+    fitted: TransformerClassifier,
+) -> None:
+    _, tokenizer = fitted._runtime_model()
+    about = [f"Washington expelled diplomat number {i}." for i in range(12)]
+    other = [f"Football result {i} was published." for i in range(12)]
+    text = " ".join(s for pair in zip(other, about, strict=True) for s in pair)
+    kwargs = {"max_length": 24, "max_chunks": 20, "context": 0}
+    chunks = encode_rows(tokenizer, ["washington"], [text], "target_chunks", **kwargs)
+    windows = encode_rows(tokenizer, ["washington"], [text], "target_windows", **kwargs)
+    pieces = select_pieces(tokenizer, ["washington"], [text], "target_chunks", **kwargs).pieces
+    read = " ".join(pieces)
+    # Every sentence naming Washington is read, in several pieces; none of the others.
+    assert all(f"number {i}." in read for i in range(12)) and "Football" not in read
+    assert len(chunks.input_ids) == len(pieces) > 1 and chunks.n_truncated == 0
+    assert all(len(ids) <= 24 for ids in chunks.input_ids)
+    assert len(windows.input_ids) == 1 and windows.n_truncated == 1
 
 
 def test_chunks_model_fits_and_pools_per_article(encoder: Path) -> None:
