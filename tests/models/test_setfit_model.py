@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.optional import require_module
@@ -19,6 +21,7 @@ import stance  # noqa: E402
 from stance.data.clean import TextCleaner  # noqa: E402
 from stance.data.table import make_input  # noqa: E402
 from stance.errors import ConfigError  # noqa: E402
+from stance.experiment import compose_config, run_experiment  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.setfit_model import SetFitClassifier, _write_files  # noqa: E402
 from stance.models.transformer import EncoderMemoryError, _frame_columns  # noqa: E402
@@ -124,3 +127,35 @@ def test_out_of_memory_names_a_smaller_batch(fitted: SetFitClassifier, monkeypat
         EncoderMemoryError, match="during training at batch size 8; try model.batch_size=4"
     ):
         clone(fitted).fit(X, y)
+
+
+def test_stance_run_with_setfit_reads_target_chunks(tmp_path: Path) -> None:
+    encoder = make_tiny_encoder(tmp_path / "bert")
+    X, y = training_data()
+    table = tmp_path / "corpus.csv"
+    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
+    fast = {**FAST, "max_length": 16, "strategy": "target_chunks", "max_chunks": 2}
+    cfg = compose_config(
+        [
+            "data=file",
+            f"data.path={table}",
+            "data.columns.target=target",
+            "split=kfold",
+            "split.n_splits=2",
+            "features=raw",
+            "model=setfit",
+            f"model.encoder={encoder}",
+            *[f"model.{k}={v}" for k, v in fast.items()],
+            "+model.lexicon={_target_: stance.features.actors.load_actor_lexicon}",
+            "report.bootstrap=50",
+            "cache.features=false",
+            f"paths.output_dir={tmp_path}",
+        ]
+    )
+    result = run_experiment(cfg, tmp_path / "run", quiet=True)
+    runtime = json.loads((result.run_dir / "run.json").read_text())["model_runtime"]
+    assert runtime["strategy"] == "target_chunks" and runtime["truncated_training_rows"] > 0
+    report = (result.run_dir / "report.md").read_text()
+    assert "(model.strategy=target_chunks, model.max_length=16) and were truncated" in report
+    assert untrusted_types(result.run_dir / "model.skops") == []
+    assert len(stance.load(result.run_dir).predict(["Moscow and Washington talks"])) == 1
