@@ -40,7 +40,7 @@ from stance.paths import default_data_dir
 SEED = 42
 
 
-def article_vectors(body, targets, texts, max_length: int, strategy: str, chunks: int = 1):
+def article_vectors(body, targets, texts, lexicon, max_length: int, strategy: str, chunks: int):
     """One unit vector per article: the mean of the ``"target | piece"`` vectors it reads."""
     body.max_seq_length = max_length
     cut = select_pieces(
@@ -50,7 +50,7 @@ def article_vectors(body, targets, texts, max_length: int, strategy: str, chunks
         strategy,
         max_length,
         max_chunks=chunks,
-        lexicon=load_actor_lexicon(),
+        lexicon=lexicon,
         context=1,
     )
     pieces = [f"{t} | {p}" for t, p in zip(cut.targets, cut.pieces, strict=True)]
@@ -86,7 +86,7 @@ def main() -> None:
     )
     for name, length, strategy, chunks in readings:
         t0 = time.perf_counter()
-        X, n_cut = article_vectors(body, targets, texts, length, strategy, chunks)
+        X, n_cut = article_vectors(body, targets, texts, lexicon, length, strategy, chunks)
         print(
             f"{name:40s} macro-F1 {grouped_cv_macro_f1(X, y, folds):.2f} "
             f"(cut short: {n_cut} of {len(y)}; {time.perf_counter() - t0:.0f} s)",

@@ -93,3 +93,30 @@ def make_run_dir(
     }
     (run / "model_card.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
     return run
+
+
+def run_on_training_data(tmp_path: Path, model_overrides: list[str]):
+    """``stance-run`` (in process) on :func:`training_data` as a ``data=file`` CSV with per-row
+    targets, 2-fold CV and ``features=raw``: the encoder-model runs of the model tests."""
+    import pandas as pd
+
+    from stance.experiment import compose_config, run_experiment
+
+    X, y = training_data()
+    table = tmp_path / "corpus.csv"
+    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
+    cfg = compose_config(
+        [
+            "data=file",
+            f"data.path={table}",
+            "data.columns.target=target",
+            "split=kfold",
+            "split.n_splits=2",
+            "features=raw",
+            *model_overrides,
+            "report.bootstrap=50",
+            "cache.features=false",
+            f"paths.output_dir={tmp_path}",
+        ]
+    )
+    return run_experiment(cfg, tmp_path / "run", quiet=True)

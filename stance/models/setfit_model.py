@@ -52,6 +52,8 @@ from stance.models.transformer import (
 )
 
 log = logging.getLogger(__name__)
+#: What a model saved before the long-article strategies read: the head of the text.
+_BEFORE_STRATEGIES = {"strategy": "head", "max_chunks": 4, "lexicon": None, "context": 1}
 
 
 def _joined(targets: list[str], texts: list[str]) -> list[str]:
@@ -359,10 +361,8 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         return _row_means(proba, owner, len(X))
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Models saved before the long-article strategies read the head of the text.
-        for name, value in (("strategy", "head"), ("max_chunks", 4), ("lexicon", None)):
+        for name, value in _BEFORE_STRATEGIES.items():
             state.setdefault(name, value)
-        state.setdefault("context", 1)
         if "classes_" in state:
             state.setdefault("n_truncated_", 0)
         super().__setstate__(state)

@@ -1,4 +1,4 @@
-"""Fixtures shared by the encoder-model tests (transformer, ONNX backends)."""
+"""Fixtures shared by the encoder-model tests (transformer, SetFit, ONNX backends)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.optional import require_module
@@ -21,12 +20,17 @@ import stance  # noqa: E402
 from stance.data.clean import TextCleaner  # noqa: E402
 from stance.data.table import make_input  # noqa: E402
 from stance.errors import ConfigError  # noqa: E402
-from stance.experiment import compose_config, run_experiment  # noqa: E402
 from stance.models.io import save_model, untrusted_types  # noqa: E402
 from stance.models.setfit_model import SetFitClassifier, _write_files  # noqa: E402
 from stance.models.transformer import EncoderMemoryError, _frame_columns  # noqa: E402
 from tests.models.tiny_encoder import make_tiny_encoder  # noqa: E402
-from tests.run_dir_fixtures import LABELS, TARGET, make_run_dir, training_data  # noqa: E402
+from tests.run_dir_fixtures import (  # noqa: E402
+    LABELS,
+    TARGET,
+    make_run_dir,
+    run_on_training_data,
+    training_data,
+)
 
 FAST = {"max_length": 32, "num_iterations": 2, "batch_size": 8, "device": "cpu"}
 
@@ -129,30 +133,17 @@ def test_out_of_memory_names_a_smaller_batch(fitted: SetFitClassifier, monkeypat
         clone(fitted).fit(X, y)
 
 
-def test_stance_run_with_setfit_reads_target_chunks(tmp_path: Path) -> None:
-    encoder = make_tiny_encoder(tmp_path / "bert")
-    X, y = training_data()
-    table = tmp_path / "corpus.csv"
-    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
+def test_stance_run_with_setfit_reads_target_chunks(encoder: Path, tmp_path: Path) -> None:
     fast = {**FAST, "max_length": 16, "strategy": "target_chunks", "max_chunks": 2}
-    cfg = compose_config(
+    result = run_on_training_data(
+        tmp_path,
         [
-            "data=file",
-            f"data.path={table}",
-            "data.columns.target=target",
-            "split=kfold",
-            "split.n_splits=2",
-            "features=raw",
             "model=setfit",
             f"model.encoder={encoder}",
             *[f"model.{k}={v}" for k, v in fast.items()],
             "+model.lexicon={_target_: stance.features.actors.load_actor_lexicon}",
-            "report.bootstrap=50",
-            "cache.features=false",
-            f"paths.output_dir={tmp_path}",
-        ]
+        ],
     )
-    result = run_experiment(cfg, tmp_path / "run", quiet=True)
     runtime = json.loads((result.run_dir / "run.json").read_text())["model_runtime"]
     assert runtime["strategy"] == "target_chunks" and runtime["truncated_training_rows"] > 0
     report = (result.run_dir / "report.md").read_text()

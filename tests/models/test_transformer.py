@@ -27,7 +27,7 @@ from stance.models.transformer import (  # noqa: E402
     _memory_guard,
 )
 from tests.models.tiny_encoder import make_tiny_encoder, save_encoder_run  # noqa: E402
-from tests.run_dir_fixtures import TARGET, training_data  # noqa: E402
+from tests.run_dir_fixtures import TARGET, run_on_training_data, training_data  # noqa: E402
 from tests.test_predict_cli import cli  # noqa: E402
 
 FAST = {
@@ -275,28 +275,15 @@ def test_loading_a_refused_model_file_still_refused(run: Path, tmp_path: Path) -
 def test_stance_run_with_a_transformer_records_its_runtime(encoder: Path, tmp_path: Path) -> None:
     import json
 
-    from stance.experiment import compose_config, run_experiment
-
-    X, y = training_data()
-    table = tmp_path / "corpus.csv"
-    pd.DataFrame({"text": X["text"], "target": X["target"], "label": y}).to_csv(table, index=False)
-    cfg = compose_config(
+    fast = {**ONE_EPOCH, "max_length": 16}
+    result = run_on_training_data(
+        tmp_path,
         [
-            "data=file",
-            f"data.path={table}",
-            "data.columns.target=target",
-            "split=kfold",
-            "split.n_splits=2",
-            "features=raw",
             "model=transformer",
             f"model.encoder={encoder}",
-            *[f"model.{k}={v}" for k, v in {**ONE_EPOCH, "max_length": 16}.items()],
-            "report.bootstrap=50",
-            "cache.features=false",
-            f"paths.output_dir={tmp_path}",
-        ]
+            *[f"model.{k}={v}" for k, v in fast.items()],
+        ],
     )
-    result = run_experiment(cfg, tmp_path / "run", quiet=True)
     record = json.loads((result.run_dir / "run.json").read_text())
     runtime = record["model_runtime"]
     assert runtime["device"] == "cpu" and runtime["encoder"] == str(encoder)
