@@ -1,6 +1,6 @@
 """Turn (target, article) rows into encoder inputs under a token budget.
 
-An encoder reads ``max_length`` tokens; a news article is often longer. Five
+An encoder reads ``max_length`` tokens; a news article is often longer. Six
 ways to choose what it reads (Sun et al. 2019 compare the first three):
 
 ``head``
@@ -20,6 +20,12 @@ ways to choose what it reads (Sun et al. 2019 compare the first three):
     the same sentences, then every window of them as with ``chunks``: the encoder
     reads all that is said about the target, not its first ``max_length`` tokens
     (``experiments/ru_us_encoder_reading.py`` measures what that is worth).
+``closest_sentences``
+    the article's sentences ranked by how many of the target's content words they
+    share (ties keep article order), then the head of that ranking: for free-text
+    targets such as a claim, which an alias lexicon cannot list. The encoder reads
+    what the article says closest to the claim first (as FNC-1 systems read the
+    body sentences most similar to the headline).
 
 The target is the first segment of a sentence pair, the article the second.
 Pieces are cut on token boundaries (the tokenizer's character offsets) and
@@ -30,16 +36,25 @@ SetFit's single-text encoder reads ``"target | piece"``. Nothing here imports to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from stance.data.sentences import split_sentences
 from stance.features.actors import resolve_target, window_mask
 
-STRATEGIES = ("head", "head_tail", "chunks", "target_windows", "target_chunks")
+STRATEGIES = (
+    "head",
+    "head_tail",
+    "chunks",
+    "target_windows",
+    "target_chunks",
+    "closest_sentences",
+)
 #: The strategies that keep only the sentences about the target.
 WINDOWED = ("target_windows", "target_chunks")
 #: Share of the budget ``head_tail`` takes from the start of the article.
@@ -63,6 +78,25 @@ def _windowed(text: str, target: str, lexicon: Mapping[str, Any] | None, context
     mask = window_mask(sentences, resolve_target(target, lexicon), context, "target")
     kept = [s for s, m in zip(sentences, mask, strict=True) if m]
     return " ".join(kept) if kept else text
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in ENGLISH_STOP_WORDS}
+
+
+def _closest_first(text: str, target: str) -> str:
+    """The sentences of ``text`` ordered by the number of ``target``'s content words each
+    shares (most first; ties in article order)."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2:
+        return text
+    wanted = _content_words(target)
+    shared = [len(wanted & _content_words(s)) for s in sentences]
+    order = sorted(range(len(sentences)), key=lambda i: (-shared[i], i))
+    return " ".join(sentences[i] for i in order)
 
 
 def _pieces(
@@ -115,6 +149,8 @@ def select_pieces(
     texts = [str(t) if str(t).strip() else "." for t in texts]
     if strategy in WINDOWED:
         texts = [_windowed(x, t, lexicon, context) for x, t in zip(texts, targets, strict=True)]
+    elif strategy == "closest_sentences":
+        texts = [_closest_first(x, t) for x, t in zip(texts, targets, strict=True)]
     special = int(tokenizer.num_special_tokens_to_add(pair=True))
     # verbose=False: whole articles are tokenised here only to find where to cut them, so
     # the tokenizer's "longer than the maximum sequence length" warning would be noise.

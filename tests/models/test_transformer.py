@@ -175,6 +175,35 @@ def test_target_chunks_read_every_window_about_the_target(
     assert len(windows.input_ids) == 1 and windows.n_truncated == 1
 
 
+def test_closest_sentences_read_what_shares_the_claim_words_first(
+    fitted: TransformerClassifier,
+) -> None:
+    _, tokenizer = fitted._runtime_model()
+    claim = "Hackers stole the senator's emails"
+    filler = [f"The weather report number {i} was published." for i in range(10)]
+    text = " ".join([*filler, "Officials deny that hackers stole any emails.", "Nothing else."])
+    head = select_pieces(tokenizer, [claim], [text], "head", 32).pieces[0]
+    closest = select_pieces(tokenizer, [claim], [text], "closest_sentences", 32).pieces[0]
+    # The one sentence sharing the claim's words is read first; the head never reaches it.
+    assert closest.startswith("Officials deny that hackers stole") and "deny" not in head
+    # Nothing shares a word with an unrelated claim: article order, the same as head.
+    unrelated = select_pieces(tokenizer, ["Volcano erupts"], [text], "closest_sentences", 32)
+    unrelated_head = select_pieces(tokenizer, ["Volcano erupts"], [text], "head", 32)
+    assert unrelated.pieces == unrelated_head.pieces and unrelated.n_truncated == 1
+
+
+def test_long_fine_tuning_shows_its_progress(encoder: Path, monkeypatch, capsys) -> None:
+    import stance.models.transformer as transformer
+
+    X, y = training_data()
+    TransformerClassifier(encoder=str(encoder), val_size=0, **ONE_EPOCH).fit(X, y)
+    assert "fine-tuning" not in capsys.readouterr().err  # a few batches: quiet
+    monkeypatch.setattr(transformer, "PROGRESS_FROM_STEPS", 1)
+    TransformerClassifier(encoder=str(encoder), val_size=0, **ONE_EPOCH).fit(X, y)
+    bar = capsys.readouterr().err
+    assert "fine-tuning" in bar and "train_loss" in bar
+
+
 def test_chunks_model_fits_and_pools_per_article(encoder: Path) -> None:
     X, y = training_data()
     clf = TransformerClassifier(
