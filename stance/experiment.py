@@ -256,7 +256,8 @@ def check_run_targets(corpus: Corpus, pipeline: PipelineSpec) -> tuple[str, ...]
     from stance.target_checks import check_targets
 
     features = instantiate_node(pipeline.features, "features")
-    note = check_targets(corpus.frame, features, str(pipeline.features.get("name", "?")))
+    model = instantiate_node(pipeline.model, "model")
+    note = check_targets(corpus.frame, features, str(pipeline.features.get("name", "?")), model)
     if note is None:
         return ()
     warnings.warn(note, stacklevel=2)

@@ -86,11 +86,19 @@ def too_many_targets(n_targets: int, limit: int | None) -> str | None:
     )
 
 
-def check_targets(frame: pd.DataFrame, features: Any, features_name: str) -> str | None:
-    """Refuse per-target blocks over too many targets (ConfigError); return the warning."""
+def check_targets(
+    frame: pd.DataFrame, features: Any, features_name: str, model: Any = None
+) -> str | None:
+    """Refuse per-target blocks over too many targets (ConfigError); return the warning.
+
+    A model that reads the model-input frame itself (``features=raw`` with an encoder, or
+    a blend holding its own claim features) counts as reading the target when it does.
+    """
     n_targets = distinct_targets(frame)
     for estimator in _estimators(features):
         problem = too_many_targets(n_targets, getattr(estimator, "max_targets", None))
         if type(estimator).__name__ == "TargetConditioned" and problem:
             raise ConfigError(problem)
+    if model is not None and reads_target(model):
+        return None
     return target_blind_note(n_targets, features, features_name)

@@ -80,6 +80,26 @@ def test_reads_target_sees_nested_and_field_based_features():
     assert reads_target(TargetConditioned(base=NgramTfidf()))
 
 
+def test_a_model_that_reads_the_frame_counts_as_reading_the_target():
+    """features=raw passes the frame to the model: an encoder (or a blend holding claim
+    features) reads the target; logistic regression on raw rows does not."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from stance.models.transformer import TransformerClassifier
+    from stance.models.two_stage import RestBlendClassifier
+
+    frame = pd.DataFrame({"target": ["claim a", "claim b"], "text": ["x", "y"]})
+    raw = FunctionTransformer()
+    assert "never reads the target" in check_targets(frame, raw, "raw", LogisticRegression())
+    assert check_targets(frame, raw, "raw", TransformerClassifier()) is None
+    blend = RestBlendClassifier(
+        base=make_pipeline(ClaimPairFeatures(), LogisticRegression()), second=LogisticRegression()
+    )
+    assert check_targets(frame, raw, "raw", blend) is None
+
+
 def test_target_blind_features_on_per_row_targets_warn_and_the_report_explains(tmp_path):
     cfg = claim_cfg(tmp_path, "tfidf")
     with pytest.warns(UserWarning, match=f"{N_CLAIMS} distinct per-row targets.*features=tfidf"):

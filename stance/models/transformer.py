@@ -93,6 +93,9 @@ class EncoderClassifierMixin:
 
     #: predict() is classes_[argmax(predict_proba)]: stance tag asks for the probabilities once.
     predict_is_argmax_of_proba = True
+    #: The target is the pair's first segment: per-row targets (claims) are read, so a run
+    #: with features=raw does not warn that its features ignore them.
+    reads_target = True
 
     def _set_classes(self, y: Any) -> np.ndarray:
         """Set ``classes_`` from the labels (at least two) and return each label's code."""
