@@ -39,7 +39,7 @@ from stance.evaluation.bootstrap import secondary_block
 from stance.evaluation.metrics import headline_score, score, summarise_folds
 from stance.fold_cache import FoldCache
 from stance.fold_fit import FoldFeatures, instantiate_node, pipeline_from_spec
-from stance.fold_run import FoldOutcome, LoadedCorpus, row_groups, run_fold
+from stance.fold_run import FoldOutcome, LoadedCorpus, fitted_encoder, row_groups, run_fold
 from stance.paths import conf_dir
 from stance.reporting.provenance import RunPeakMemory, StageTimer, git_state, package_versions
 from stance.reporting.run_dir import RUN_LOGGER, RunDirectory, run_log
@@ -417,7 +417,7 @@ def _run_record(
     """run.json: what ran, on which data and code, how long it took and how much memory."""
     corpus, worker_peak = outcome.data.corpus, outcome.cv.dedup_worker_peak_mb
     # A fine-tuned encoder says which encoder (revision or weight hash), device and torch.
-    runtime = getattr(outcome.final.pipeline.steps[-1][1], "provenance_", None)
+    runtime = getattr(fitted_encoder(outcome.final.pipeline.steps[-1][1]), "provenance_", None)
     return {
         "status": "complete",
         "started": started.isoformat(timespec="seconds"),

@@ -182,18 +182,31 @@ def settle_test_rows(
     return SettledTest(fold.test[keep], found, (note,))
 
 
+def fitted_encoder(classifier: Any) -> Any | None:
+    """The fine-tuned encoder model of a fitted classifier: itself (transformer, SetFit), the
+    second stage of a :class:`~stance.models.two_stage.RestBlendClassifier`, or ``None``."""
+    for part in (classifier, getattr(classifier, "second_", None)):
+        if hasattr(part, "n_truncated_"):
+            return part
+    return None
+
+
 def truncation_notes(classifier: Any, n_train: int, where: str) -> tuple[str, ...]:
     """What an encoder model (transformer, SetFit) could not read: a report note.
 
     Long texts are cut to what ``model.strategy`` reads at ``model.max_length``, not
-    dropped; the reader of the report should know how many were.
+    dropped; the reader of the report should know how many were. An encoder inside a
+    blend reads only the blend's non-gate rows (``n_second_rows_``).
     """
-    n_cut = int(getattr(classifier, "n_truncated_", 0) or 0)
+    encoder = fitted_encoder(classifier)
+    n_cut = int(getattr(encoder, "n_truncated_", 0) or 0)
     if not n_cut:
         return ()
+    if encoder is not classifier:
+        n_train = int(getattr(classifier, "n_second_rows_", n_train))
     return (
         f"{where}: {n_cut} of {n_train} training texts were longer than the encoder reads "
-        f"(model.strategy={classifier.strategy}, model.max_length={classifier.max_length}) "
+        f"(model.strategy={encoder.strategy}, model.max_length={encoder.max_length}) "
         "and were truncated, not dropped; test texts are cut the same way",
     )
 

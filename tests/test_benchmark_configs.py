@@ -69,6 +69,13 @@ PINNED = {
         "claim_pair",
         "tuned_vote_hgb",
     ),
+    "fnc1_encoder_blend": (
+        "fnc1",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "raw",
+        "claim_encoder_blend",
+    ),
     "fnc1_tfidf_lr": (
         "fnc1",
         "predefined",
@@ -229,3 +236,18 @@ def test_fnc1_vote_slices_exactly_the_dense_cue_and_embed_columns():
     hgb = cfg.model.estimator.estimators.hgb
     assert int(hgb.get("start", 0)) == 0
     assert int(hgb.stop) == len(DENSE_NAMES) + len(CUE_NAMES) + len(EMBED_NAMES)
+
+
+def test_the_encoder_blend_base_is_the_pinned_fnc1_model():
+    """claim_encoder_blend holds its own copy of experiment=fnc1's features and model (a
+    Hydra list cannot include another config group): the copy must not drift."""
+    pin = compose_config(["experiment=fnc1"])
+    blend = compose_config(["experiment=fnc1_encoder_blend"])
+    features, classifier = OmegaConf.to_container(blend.model.base)["_args_"]
+    expected_features = OmegaConf.to_container(pin.features)
+    expected_features.pop("name")
+    assert features == expected_features
+    expected_model = OmegaConf.to_container(pin.model)
+    expected_model.pop("name")
+    assert classifier == expected_model
+    assert blend.model.second.strategy == "closest_sentences"

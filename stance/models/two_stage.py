@@ -9,12 +9,22 @@ rows that pass it only, so the rare stances are learnt among themselves.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
 
 
 class TwoStageClassifier(ClassifierMixin, BaseEstimator):
@@ -137,3 +147,156 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         """The most probable label of :meth:`predict_proba`."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class RestBlendClassifier(ClassifierMixin, BaseEstimator):
+    """A full classifier whose split among the non-gate labels is blended with a
+    second classifier fitted on the non-gate rows only.
+
+    Why: on claim corpora a feature model decides relevance (``gate_label``, e.g.
+    unrelated) well and cheaply, while a cross-encoder fine-tuned on the related
+    pairs reads how the text states the claim (asserts, disputes or reports it)
+    better, but costs minutes per thousand pairs. The blend keeps the base's gate
+    probability ``g`` and mixes the rest:
+    ``P(c) = (1 - g) * (weight * P_second(c) + (1 - weight) * P_base(c) / (1 - g))``.
+    The second stage only reads rows whose ``1 - g`` reaches ``min_rest``; elsewhere
+    the base's probabilities are kept as they are.
+
+    Parameters
+    ----------
+    base : estimator
+        Classifier over every label (needs ``predict_proba``); a pipeline may hold its
+        own features. A ``groups`` fit parameter (of it or of a pipeline's last step)
+        receives the run's groups.
+    second : estimator
+        Classifier over the non-gate labels (e.g. ``model=transformer`` reading the
+        model-input frame), fitted on their rows only.
+    gate_label : str or None
+        The label ``base`` keeps to itself; ``None``: the most frequent training label.
+    weight : float in [0, 1]
+        Share of the second stage in the non-gate split (1: the second stage's alone).
+    min_rest : float in [0, 1]
+        Rows whose non-gate probability under ``base`` is below this are not sent to
+        the second stage (the gate is nearly sure; an encoder pass costs time).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        All labels, sorted (``base``'s order).
+    gate_label_ : str
+        The gate label used.
+    base_, second_ : estimators
+        The fitted stages.
+    rest_labels_ : ndarray
+        The labels besides the gate label.
+    n_second_rows_ : int
+        Training rows the second stage was fitted on.
+    """
+
+    _parameter_constraints: dict = {
+        "base": [HasMethods(["fit", "predict_proba"])],
+        "second": [HasMethods(["fit", "predict_proba"])],
+        "gate_label": "no_validation",
+        "weight": [Interval(Real, 0, 1, closed="both")],
+        "min_rest": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(self, base=None, second=None, gate_label=None, weight=0.5, min_rest=0.05):
+        self.base = base
+        self.second = second
+        self.gate_label = gate_label
+        self.weight = weight
+        self.min_rest = min_rest
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y, groups=None) -> RestBlendClassifier:
+        """Fit ``base`` on every row and ``second`` on the non-gate rows."""
+        self._validate_params()
+        # X goes to the stages as given (a text frame for an encoder, or a matrix).
+        X, y = validate_data(self, X, y, skip_check_array=True)
+        X = _indexable(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        self.classes_ = unique_labels(y)
+        self.gate_label_ = _gate_label(y, self.gate_label, self.classes_)
+        self.base_ = clone(self.base)
+        self.base_.fit(X, y, **_groups_param(self.base_, groups))
+        rest = np.flatnonzero(y != self.gate_label_)
+        self.rest_labels_ = np.unique(y[rest])
+        self.second_ = None
+        self.n_second_rows_ = len(rest)
+        if len(self.rest_labels_) > 1:  # one label besides the gate: nothing to split
+            self.second_ = clone(self.second).fit(_rows(X, rest), y[rest])
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The base's probabilities, with the non-gate split blended (columns: ``classes_``)."""
+        check_is_fitted(self)
+        X = validate_data(self, _indexable(X), reset=False, skip_check_array=True)
+        base = self.base_.predict_proba(X)
+        out = np.zeros((base.shape[0], len(self.classes_)))
+        index = {label: i for i, label in enumerate(self.classes_)}
+        for j, label in enumerate(self.base_.classes_):
+            out[:, index[label]] = base[:, j]
+        rest_cols = [index[label] for label in self.rest_labels_]
+        mass = out[:, rest_cols].sum(axis=1)
+        asked = np.flatnonzero(mass >= float(self.min_rest))
+        if self.second_ is not None and len(asked) and float(self.weight) > 0:
+            second = self.second_.predict_proba(_rows(X, asked))
+            second_cols = [index[label] for label in self.second_.classes_]
+            own = out[np.ix_(asked, rest_cols)] / np.maximum(mass[asked, None], 1e-12)
+            mixed = np.zeros_like(own)
+            position = {c: k for k, c in enumerate(rest_cols)}
+            for j, col in enumerate(second_cols):
+                mixed[:, position[col]] = second[:, j]
+            w = float(self.weight)
+            out[np.ix_(asked, rest_cols)] = mass[asked, None] * (w * mixed + (1 - w) * own)
+        return out
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable label of :meth:`predict_proba`."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _gate_label(y: np.ndarray, gate_label, classes: np.ndarray):
+    if gate_label is None:
+        values, counts = np.unique(y, return_counts=True)
+        return values[np.argmax(counts)]
+    if gate_label not in set(classes.tolist()):
+        raise ValueError(
+            f"gate_label {gate_label!r} does not occur in y; labels: {classes.tolist()} "
+            "(set model.gate_label)"
+        )
+    return gate_label
+
+
+def _groups_param(estimator, groups) -> dict:
+    """``groups`` routed to ``estimator`` (or a pipeline's last step) when it takes them."""
+    if groups is None:
+        return {}
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        return {f"{name}__groups": groups} if has_fit_parameter(last, "groups") else {}
+    return {"groups": groups} if has_fit_parameter(estimator, "groups") else {}
+
+
+def _indexable(X):
+    """``X`` as given if rows can be taken from it (frame, CSR, array), else as an array."""
+    if hasattr(X, "iloc"):
+        return X
+    if sp.issparse(X):
+        return X.tocsr()
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D input, got {X.ndim}D: Reshape your data")
+    return X
+
+
+def _rows(X, rows: np.ndarray):
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]

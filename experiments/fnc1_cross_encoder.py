@@ -1,0 +1,159 @@
+"""FNC-1 dev round 5: a cross-encoder fine-tuned on (headline, closest body sentences).
+
+Four rounds of features and classifiers sat within a point of 62-63 dev macro-F1; the
+dominant test error is ``discuss`` read as ``agree``, which is about how a sentence
+states the claim (asserts it, or reports it), what an encoder reading the pair sees.
+This script measures that lever on the same development folds as
+``feature_dev_fnc1.py`` (headlines AND bodies unseen), without touching the test set:
+
+1. fine-tune all-MiniLM-L6-v2 (``model=transformer``, ``strategy=closest_sentences``)
+   on the related pairs (agree / disagree / discuss) of a fold's fitting part;
+2. predict that fold's validation pairs; cache the probabilities;
+3. score the pinned model alone, and with its related-class probabilities mixed with
+   the cross-encoder's (the pinned model still decides related vs unrelated).
+
+CPU cost is the constraint (about 11 pairs/s forward and backward at 128 tokens on
+two cores), so ``FNC_XENC_FOLDS`` picks the folds (default ``0``).
+
+    FNC_XENC_FOLDS=0 python experiments/fnc1_cross_encoder.py
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from feature_dev_fnc1 import (
+    CACHE,
+    N_SPLITS,
+    SEED,
+    columns,
+    embed_near_matrices,
+    fold_groups,
+    mix_weights,
+    report,
+    training_pairs,
+    training_share,
+)
+from sklearn.ensemble import VotingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from stance.data.clean import TextCleaner
+from stance.data.pair_folds import unseen_pair_folds
+from stance.data.table import ModelInput
+from stance.models.column_slice import ColumnSlice
+from stance.models.transformer import TransformerClassifier
+from stance.models.zoo import ClassOffsetTuner, DenseHGB
+
+UNRELATED = "unrelated"
+ENCODER = {
+    "strategy": "closest_sentences",
+    "max_length": int(os.environ.get("FNC_XENC_MAX_LENGTH", "128")),
+    "epochs": int(os.environ.get("FNC_XENC_EPOCHS", "2")),
+    "batch_size": 16,
+    "learning_rate": 5e-5,
+    "val_size": 0.1,
+    "patience": 1,
+    "class_weight": "balanced",
+    "device": "cpu",
+    "random_state": 0,
+}
+
+
+def folds() -> list[tuple[np.ndarray, np.ndarray]]:
+    pairs = training_pairs()
+    linked = (pairs.label != pairs.label.value_counts().idxmax()).to_numpy()
+    return unseen_pair_folds(pairs.target, pairs.group, linked, n_splits=N_SPLITS, seed=SEED)
+
+
+def cross_encoder_proba(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, probabilities over fold ``k``'s validation pairs), fitted once and cached."""
+    tag = f"xenc_{ENCODER['strategy']}_{ENCODER['max_length']}_e{ENCODER['epochs']}"
+    path = CACHE / f"{tag}_fold{k}.npz"
+    if path.exists():
+        saved = np.load(path, allow_pickle=False)
+        return saved["classes"], saved["proba"]
+    pairs = training_pairs()
+    fit, val = folds()[k]
+    related = fit[(pairs.label.to_numpy()[fit] != UNRELATED)]
+    clean = TextCleaner(enabled=True)
+    x_fit = clean.fit_transform(ModelInput.from_corpus(pairs.iloc[related]))
+    x_val = clean.transform(ModelInput.from_corpus(pairs.iloc[val]))
+    model = TransformerClassifier(**ENCODER)
+    t0 = time.perf_counter()
+    model.fit(x_fit, pairs.label.to_numpy()[related])
+    fitted = time.perf_counter() - t0
+    print(f"fold {k}: fine-tuned on {len(related)} related pairs in {fitted:.0f}s", flush=True)
+    print(f"  history {model.history_}, best epoch {model.best_epoch_}", flush=True)
+    t0 = time.perf_counter()
+    proba = model.predict_proba(x_val)
+    print(f"  predicted {len(val)} pairs in {time.perf_counter() - t0:.0f}s", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, classes=model.classes_.astype(str), proba=proba)
+    return model.classes_, proba
+
+
+def pinned_proba(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(classes, gold, probabilities) of the pinned model (conf/experiment/fnc1.yaml) on fold
+    ``k``'s validation pairs, from the cached development matrices (cached once fitted)."""
+    path = CACHE / f"pin_fold{k}.npz"
+    if path.exists():
+        saved = np.load(path, allow_pickle=False)
+        return saved["classes"], saved["gold"], saved["proba"]
+    m_fit, m_val, y_fit, y_val, names = embed_near_matrices()[k]
+    dense = len(columns(names, ("pair",)))
+    hgb = ColumnSlice(
+        DenseHGB(n_components=0, class_weight="balanced", random_state=0, max_leaf_nodes=15),
+        stop=dense,
+    )
+    lr = LogisticRegression(C=0.1, class_weight="balanced", max_iter=3000)
+    vote = VotingClassifier([("hgb", hgb), ("lr", lr)], voting="soft", weights=[0.7, 0.3])
+    model = ClassOffsetTuner(estimator=vote, val_size=0.25, n_splits=1, random_state=0)
+    model.fit(m_fit, y_fit, groups=fold_groups()[k])
+    proba = model.predict_proba(m_val)
+    np.savez(path, classes=model.classes_.astype(str), gold=y_val.astype(str), proba=proba)
+    return model.classes_, y_val, proba
+
+
+def mixed(classes, pin, x_classes, xenc, w: float, how: str = "linear") -> np.ndarray:
+    """The pinned probabilities with the related classes' share of the related mass replaced
+    by ``w`` x the cross-encoder's + ``1 - w`` x the pinned model's own (``how="linear"``),
+    or by their weighted geometric mean, renormalised (``how="geometric"``)."""
+    out = pin.copy()
+    rel = np.flatnonzero(classes != UNRELATED)
+    mass = pin[:, rel].sum(axis=1, keepdims=True)
+    own = pin[:, rel] / np.maximum(mass, 1e-12)
+    order = [int(np.flatnonzero(x_classes == c)[0]) for c in classes[rel]]
+    if how == "linear":
+        share = w * xenc[:, order] + (1 - w) * own
+    else:
+        share = np.exp(w * np.log(xenc[:, order] + 1e-9) + (1 - w) * np.log(own + 1e-9))
+        share /= share.sum(axis=1, keepdims=True)
+    out[:, rel] = mass * share
+    return out
+
+
+def main() -> None:
+    chosen = [int(k) for k in os.environ.get("FNC_XENC_FOLDS", "0").split(",")]
+    gold, pins, xencs = [], [], []
+    for k in chosen:
+        x_classes, xenc = cross_encoder_proba(k)
+        classes, y_val, pin = pinned_proba(k)
+        gold.append(y_val)
+        pins.append(pin)
+        xencs.append(xenc)
+    y = np.concatenate(gold)
+    weights = np.concatenate([mix_weights(g, training_share()) for g in gold])
+    for how in ("linear", "geometric"):
+        for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+            probs = [
+                mixed(classes, p, x_classes, x, w, how) for p, x in zip(pins, xencs, strict=True)
+            ]
+            pred = classes[np.vstack(probs).argmax(axis=1)]
+            per_fold = [(g, classes[q.argmax(axis=1)]) for g, q in zip(gold, probs, strict=True)]
+            report(f"pin + cross-encoder, {how} w={w}", y, pred, 0.0, weights, per_fold)
+
+
+if __name__ == "__main__":
+    main()
