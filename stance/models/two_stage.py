@@ -193,6 +193,9 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         Training rows the second stage was fitted on.
     """
 
+    #: predict() is classes_[argmax(predict_proba)]: stance tag runs the encoder once per batch.
+    predict_is_argmax_of_proba = True
+
     _parameter_constraints: dict = {
         "base": [HasMethods(["fit", "predict_proba"])],
         "second": [HasMethods(["fit", "predict_proba"])],

@@ -17,6 +17,7 @@ require_module("transformers", 'pip install -e ".[transformers]"')
 import stance  # noqa: E402
 from stance.experiment import compose_config, run_experiment  # noqa: E402
 from stance.models.io import untrusted_types  # noqa: E402
+from tests.test_predict_cli import cli  # noqa: E402
 
 N_CLAIMS = 24
 
@@ -84,3 +85,17 @@ def test_stance_run_blends_a_cross_encoder_into_the_claim_model(encoder: Path, t
         targets=["Officials confirm the river plan number 3"] * 2,
     )
     assert list(labels)[1] == "unrelated"
+    # stance tag with per-row claims: one row per input, the claim kept beside its label.
+    src = tmp_path / "new.csv"
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "body": ["The river plan number 5 was confirmed today.", "A cat show opened."],
+            "claim": ["Officials confirm the river plan number 5"] * 2,
+        }
+    ).to_csv(src, index=False)
+    dest = tmp_path / "tagged.parquet"
+    argv = ["tag", str(run), str(src), "--out", str(dest), "--no-progress"]
+    assert cli([*argv, "--text-column", "body", "--target-column", "claim"]) == 0
+    tagged = pd.read_parquet(dest)
+    assert tagged["id"].tolist() == ["a", "b"] and tagged["label"].iloc[1] == "unrelated"

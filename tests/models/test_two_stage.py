@@ -116,6 +116,9 @@ def test_blend_asks_the_second_stage_only_where_the_gate_is_unsure():
     assert _Recording.seen == [int(unsure.sum())] and 0 < unsure.sum() < len(y)
     assert np.allclose(proba[~unsure], base[~unsure])
     assert (model.predict(X) == y).mean() > 0.95
+    # stance tag asks for the probabilities once (one encoder pass), and so may it.
+    assert model.predict_is_argmax_of_proba
+    assert (model.predict(X) == model.classes_[proba.argmax(axis=1)]).all()
 
 
 class _GroupsSeen(LogisticRegression):
