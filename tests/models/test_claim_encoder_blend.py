@@ -85,7 +85,7 @@ def test_stance_run_blends_a_cross_encoder_into_the_claim_model(encoder: Path, t
         targets=["Officials confirm the river plan number 3"] * 2,
     )
     assert list(labels)[1] == "unrelated"
-    # stance tag with per-row claims: one row per input, the claim kept beside its label.
+    # stance tag with per-row claims: one row per input, in order.
     src = tmp_path / "new.csv"
     pd.DataFrame(
         {
