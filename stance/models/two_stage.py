@@ -98,17 +98,8 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         self._validate_params()
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=None)
         self.classes_ = unique_labels(y)
-        if self.gate_label is None:
-            values, counts = np.unique(y, return_counts=True)
-            self.gate_label_ = values[np.argmax(counts)]
-        else:
-            self.gate_label_ = self.gate_label
+        self.gate_label_ = _gate_label(y, self.gate_label, self.classes_)
         gate = y == self.gate_label_
-        if not gate.any():
-            raise ValueError(
-                f"gate_label {self.gate_label!r} does not occur in y; labels: "
-                f"{self.classes_.tolist()} (set model.gate_label)"
-            )
         if gate.all():
             raise ValueError(
                 "TwoStageClassifier needs samples of at least 2 classes; "
