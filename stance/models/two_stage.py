@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -149,7 +149,9 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
     pairs reads how the text states the claim (asserts, disputes or reports it)
     better, but costs minutes per thousand pairs. The blend keeps the base's gate
     probability ``g`` and mixes the rest:
-    ``P(c) = (1 - g) * (weight * P_second(c) + (1 - weight) * P_base(c) / (1 - g))``.
+    ``P(c) = (1 - g) * (weight * P_second(c) + (1 - weight) * P_base(c) / (1 - g))``
+    (``mix="linear"``), or with the weighted geometric mean of the two splits,
+    renormalised (``mix="geometric"``: a class either model rules out stays unlikely).
     The second stage only reads rows whose ``1 - g`` reaches ``min_rest``; elsewhere
     the base's probabilities are kept as they are.
 
@@ -166,6 +168,8 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         The label ``base`` keeps to itself; ``None``: the most frequent training label.
     weight : float in [0, 1]
         Share of the second stage in the non-gate split (1: the second stage's alone).
+    mix : {"linear", "geometric"}
+        How the two splits are combined.
     min_rest : float in [0, 1]
         Rows whose non-gate probability under ``base`` is below this are not sent to
         the second stage (the gate is nearly sure; an encoder pass costs time).
@@ -192,14 +196,18 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         "second": [HasMethods(["fit", "predict_proba"])],
         "gate_label": "no_validation",
         "weight": [Interval(Real, 0, 1, closed="both")],
+        "mix": [StrOptions({"linear", "geometric"})],
         "min_rest": [Interval(Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, base=None, second=None, gate_label=None, weight=0.5, min_rest=0.05):
+    def __init__(
+        self, base=None, second=None, gate_label=None, weight=0.5, mix="linear", min_rest=0.05
+    ):
         self.base = base
         self.second = second
         self.gate_label = gate_label
         self.weight = weight
+        self.mix = mix
         self.min_rest = min_rest
 
     def __sklearn_tags__(self):
@@ -248,9 +256,18 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
             position = {c: k for k, c in enumerate(rest_cols)}
             for j, col in enumerate(second_cols):
                 mixed[:, position[col]] = second[:, j]
-            w = float(self.weight)
-            out[np.ix_(asked, rest_cols)] = mass[asked, None] * (w * mixed + (1 - w) * own)
+            out[np.ix_(asked, rest_cols)] = mass[asked, None] * self._split(mixed, own)
         return out
+
+    def _split(self, second: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """The blended split of the non-gate mass (rows sum to 1)."""
+        w = float(self.weight)
+        if self.mix == "linear":
+            return w * second + (1 - w) * own
+        tiny = np.finfo(np.float64).tiny
+        log = w * np.log(np.maximum(second, tiny)) + (1 - w) * np.log(np.maximum(own, tiny))
+        split = np.exp(log - log.max(axis=1, keepdims=True))
+        return split / split.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
         """The most probable label of :meth:`predict_proba`."""

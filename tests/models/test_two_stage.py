@@ -104,6 +104,20 @@ def test_blend_keeps_the_base_gate_and_mixes_the_rest(weight):
     assert np.allclose(proba[:, agree], expected)
 
 
+def test_geometric_blend_is_the_renormalised_weighted_product():
+    X, y = _data()
+    model = _blend(weight=0.3, mix="geometric", min_rest=0.0).fit(X, y)
+    proba, base = model.predict_proba(X), model.base_.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    rest = [list(model.classes_).index(c) for c in model.second_.classes_]
+    mass = base[:, rest].sum(axis=1, keepdims=True)
+    product = model.second_.predict_proba(X) ** 0.3 * (base[:, rest] / mass) ** 0.7
+    expected = mass * product / product.sum(axis=1, keepdims=True)
+    assert np.allclose(proba[:, rest], expected)
+    with pytest.raises(ValueError, match="mix"):
+        _blend(mix="harmonic").fit(X, y)
+
+
 def test_blend_asks_the_second_stage_only_where_the_gate_is_unsure():
     X, y = _data()
     _Recording.seen = []
