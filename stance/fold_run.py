@@ -113,8 +113,7 @@ def run_fold(
         settled = settle_test_rows(fold, data.frame, checks, dedup, timer)
     with timer.stage("predict"):
         X_test = fitted.transform(settled.rows)
-        predicted = fitted.classifier.predict(X_test)
-        proba = proba_frame(fitted.classifier, X_test, data.labels)
+        predicted, proba = predict_rows(fitted.classifier, X_test, data.labels)
     part = prediction_frame(fold, data, settled.rows, predicted, proba)
     scores = {
         "fold": fold.index,
@@ -151,6 +150,17 @@ def prediction_frame(
     return part
 
 
+def predict_rows(
+    classifier: Any, X: Any, labels: Sequence[str]
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Predicted labels and :func:`proba_frame`; one pass when ``predict`` is the argmax of
+    ``predict_proba`` (an encoder would otherwise read every test text twice)."""
+    if getattr(classifier, "predict_is_argmax_of_proba", False):
+        proba = classifier.predict_proba(X)
+        return classifier.classes_[np.argmax(proba, axis=1)], _labelled(proba, classifier, labels)
+    return classifier.predict(X), proba_frame(classifier, X, labels)
+
+
 def proba_frame(classifier: Any, X: Any, labels: Sequence[str]) -> pd.DataFrame | None:
     """Class probabilities as ``proba_<label>`` columns in the task's label order, if any."""
     if not hasattr(classifier, "predict_proba"):
@@ -159,6 +169,10 @@ def proba_frame(classifier: Any, X: Any, labels: Sequence[str]) -> pd.DataFrame 
         proba = classifier.predict_proba(X)
     except AttributeError:
         return None
+    return _labelled(proba, classifier, labels)
+
+
+def _labelled(proba: np.ndarray, classifier: Any, labels: Sequence[str]) -> pd.DataFrame:
     frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classifier.classes_])
     return frame.reindex(columns=[f"proba_{label}" for label in labels], fill_value=0.0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from stance.data.splits import Fold
 from stance.errors import DataError
@@ -48,3 +49,35 @@ def test_unseen_test_label_fails_naming_it_or_becomes_a_note() -> None:
     (note,) = unseen_label_notes(SplitSpec("predefined", True), FOLD, y, FOLD.test)
     assert "{'c': 2} never occur in the training part" in note
     assert unseen_label_notes(SplitSpec("kfold", False), FOLD, y, np.array([3])) == ()
+
+
+class _ArgmaxOnly(LogisticRegression):
+    """Claims predict() is argmax(predict_proba); counts the predict_proba calls."""
+
+    predict_is_argmax_of_proba = True
+    calls = 0
+
+    def predict(self, X):
+        raise AssertionError("predict() must not run: the probabilities already give it")
+
+    def predict_proba(self, X):
+        type(self).calls += 1
+        return super().predict_proba(X)
+
+
+def test_scoring_a_fold_reads_the_test_rows_once_when_predict_is_argmax_of_proba():
+    """An encoder (or a blend holding one) would read every test text twice otherwise."""
+    from stance.fold_run import predict_rows
+
+    rng = np.random.default_rng(0)
+    labels = ["unrelated", "agree", "disagree", "discuss"]
+    X = np.vstack([rng.normal(i, 0.5, (20, 2)) for i in range(4)])
+    y = np.repeat(labels, 20)
+    model = _ArgmaxOnly(max_iter=3000).fit(X, y)
+    _ArgmaxOnly.calls = 0
+    predicted, proba = predict_rows(model, X, labels)
+    assert _ArgmaxOnly.calls == 1
+    assert list(proba.columns) == [f"proba_{label}" for label in labels]
+    assert (predicted == model.classes_[model.predict_proba(X).argmax(axis=1)]).all()
+    plain = LogisticRegression(max_iter=3000).fit(X, y)
+    assert (predict_rows(plain, X, labels)[0] == plain.predict(X)).all()
