@@ -86,7 +86,7 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _default():
-        return LogisticRegression(max_iter=3000)
+        return _logistic()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -157,13 +157,13 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    base : estimator
+    base : estimator, default=None
         Classifier over every label (needs ``predict_proba``); a pipeline may hold its
-        own features. A ``groups`` fit parameter (of it or of a pipeline's last step)
+        own features. ``None``: logistic regression. A ``groups`` fit parameter (of it or of a pipeline's last step)
         receives the run's groups.
-    second : estimator
+    second : estimator, default=None
         Classifier over the non-gate labels (e.g. ``model=transformer`` reading the
-        model-input frame), fitted on their rows only.
+        model-input frame), fitted on their rows only. ``None``: logistic regression.
     gate_label : str or None
         The label ``base`` keeps to itself; ``None``: the most frequent training label.
     weight : float in [0, 1]
@@ -192,8 +192,8 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
     predict_is_argmax_of_proba = True
 
     _parameter_constraints: dict = {
-        "base": [HasMethods(["fit", "predict_proba"])],
-        "second": [HasMethods(["fit", "predict_proba"])],
+        "base": [HasMethods(["fit", "predict_proba"]), None],
+        "second": [HasMethods(["fit", "predict_proba"]), None],
         "gate_label": "no_validation",
         "weight": [Interval(Real, 0, 1, closed="both")],
         "mix": [StrOptions({"linear", "geometric"})],
@@ -226,14 +226,15 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
         self.gate_label_ = _gate_label(y, self.gate_label, self.classes_)
-        self.base_ = clone(self.base)
+        self.base_ = clone(self.base if self.base is not None else _logistic())
         self.base_.fit(X, y, **_groups_param(self.base_, groups))
         rest = np.flatnonzero(y != self.gate_label_)
         self.rest_labels_ = np.unique(y[rest])
         self.second_ = None
         self.n_second_rows_ = len(rest)
         if len(self.rest_labels_) > 1:  # one label besides the gate: nothing to split
-            self.second_ = clone(self.second).fit(_rows(X, rest), y[rest])
+            second = self.second if self.second is not None else _logistic()
+            self.second_ = clone(second).fit(_rows(X, rest), y[rest])
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -273,6 +274,10 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         """The most probable label of :meth:`predict_proba`."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _logistic() -> LogisticRegression:
+    return LogisticRegression(max_iter=3000)
 
 
 def _gate_label(y: np.ndarray, gate_label, classes: np.ndarray):

@@ -69,8 +69,9 @@ def roundtrip(pipe, X):
 
 
 #: Models that read the text themselves (features=raw, an encoder): tested in
-#: test_transformer.py / test_setfit_model.py on a tiny encoder, not on TF-IDF here.
-TEXT_MODELS = {"transformer", "setfit"}
+#: test_transformer.py / test_setfit_model.py / test_claim_encoder_blend.py on a tiny
+#: encoder, not on TF-IDF here.
+TEXT_MODELS = {"transformer", "setfit", "claim_encoder_blend"}
 FAST_FEATURES = sorted(
     p
     for p in (CONF / "features").glob("*.yaml")
