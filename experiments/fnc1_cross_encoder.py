@@ -32,19 +32,16 @@ from feature_dev_fnc1 import (
     embed_near_matrices,
     fold_groups,
     mix_weights,
+    pinned_vote,
     report,
     training_pairs,
     training_share,
 )
-from sklearn.ensemble import VotingClassifier
-from sklearn.linear_model import LogisticRegression
 
 from stance.data.clean import TextCleaner
 from stance.data.pair_folds import unseen_pair_folds
 from stance.data.table import ModelInput
-from stance.models.column_slice import ColumnSlice
 from stance.models.transformer import TransformerClassifier
-from stance.models.zoo import ClassOffsetTuner, DenseHGB
 
 UNRELATED = "unrelated"
 #: The encoder's share of the related split; 0 is the pinned model alone. The choice: the
@@ -105,14 +102,7 @@ def pinned_proba(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         saved = np.load(path, allow_pickle=False)
         return saved["classes"], saved["gold"], saved["proba"]
     m_fit, m_val, y_fit, y_val, names = embed_near_matrices()[k]
-    dense = len(columns(names, ("pair",)))
-    hgb = ColumnSlice(
-        DenseHGB(n_components=0, class_weight="balanced", random_state=0, max_leaf_nodes=15),
-        stop=dense,
-    )
-    lr = LogisticRegression(C=0.1, class_weight="balanced", max_iter=3000)
-    vote = VotingClassifier([("hgb", hgb), ("lr", lr)], voting="soft", weights=[0.7, 0.3])
-    model = ClassOffsetTuner(estimator=vote, val_size=0.25, n_splits=1, random_state=0)
+    model = pinned_vote(0.7, stop=len(columns(names, ("pair",))))
     model.fit(m_fit, y_fit, groups=fold_groups()[k])
     proba = model.predict_proba(m_val)
     np.savez(path, classes=model.classes_.astype(str), gold=y_val.astype(str), proba=proba)

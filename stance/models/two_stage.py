@@ -84,10 +84,6 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         self.second = second
         self.gate_label = gate_label
 
-    @staticmethod
-    def _default():
-        return _logistic()
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -106,13 +102,13 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
                 f"got one class: {self.classes_.tolist()}"
             )
         weights = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
-        self.first_ = clone(self.first if self.first is not None else self._default())
+        self.first_ = clone(self.first if self.first is not None else _logistic())
         self.first_.fit(X, gate, **weights)
         rest = np.flatnonzero(~gate)
         self.rest_labels_ = np.unique(y[rest])
         self.second_ = None
         if len(self.rest_labels_) > 1:  # one label besides the gate: nothing to learn
-            self.second_ = clone(self.second if self.second is not None else self._default())
+            self.second_ = clone(self.second if self.second is not None else _logistic())
             rest_weights = {k: v[rest] for k, v in weights.items()}
             self.second_.fit(X[rest], y[rest], **rest_weights)
         return self
@@ -159,8 +155,8 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
     ----------
     base : estimator, default=None
         Classifier over every label (needs ``predict_proba``); a pipeline may hold its
-        own features. ``None``: logistic regression. A ``groups`` fit parameter (of it or of a pipeline's last step)
-        receives the run's groups.
+        own features. ``None``: logistic regression. A ``groups`` fit parameter (of it
+        or of a pipeline's last step) receives the run's groups.
     second : estimator, default=None
         Classifier over the non-gate labels (e.g. ``model=transformer`` reading the
         model-input frame), fitted on their rows only. ``None``: logistic regression.
@@ -250,14 +246,10 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
         mass = out[:, rest_cols].sum(axis=1)
         asked = np.flatnonzero(mass >= float(self.min_rest))
         if self.second_ is not None and len(asked) and float(self.weight) > 0:
+            # second_ was fitted on the rest rows: its classes are rest_labels_, in order.
             second = self.second_.predict_proba(_rows(X, asked))
-            second_cols = [index[label] for label in self.second_.classes_]
             own = out[np.ix_(asked, rest_cols)] / np.maximum(mass[asked, None], 1e-12)
-            mixed = np.zeros_like(own)
-            position = {c: k for k, c in enumerate(rest_cols)}
-            for j, col in enumerate(second_cols):
-                mixed[:, position[col]] = second[:, j]
-            out[np.ix_(asked, rest_cols)] = mass[asked, None] * self._split(mixed, own)
+            out[np.ix_(asked, rest_cols)] = mass[asked, None] * self._split(second, own)
         return out
 
     def _split(self, second: np.ndarray, own: np.ndarray) -> np.ndarray:
