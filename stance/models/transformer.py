@@ -145,6 +145,16 @@ class TransformerClassifier(
         Sentences kept either side of a mention (``target_windows``, ``target_chunks``).
     epochs, batch_size, learning_rate, weight_decay, warmup_ratio :
         The AdamW fine-tuning schedule (linear warm-up then decay).
+    max_steps : int or None
+        Stop after this many optimizer steps, even mid-epoch (Hugging Face's
+        ``TrainingArguments.max_steps``); the warm-up and decay span the shorter run.
+        It caps the cost on a large corpus: a step costs the same whatever the
+        corpus size. ``None`` runs every epoch.
+    frozen_layers : int
+        Keep the embeddings and the encoder's first ``frozen_layers`` layers at their
+        pretrained weights. No gradient flows below the first trained layer, so a CPU
+        step skips their backward pass (MiniLM-L6 at 64 tokens: 0.57 s -> 0.32 s per
+        batch of 16 with 3 of its 6 layers frozen). 0 fine-tunes everything.
     val_size : float
         Share of the training rows held out (stratified) for early stopping; 0 trains
         all ``epochs`` on every row.
@@ -183,6 +193,8 @@ class TransformerClassifier(
         Per epoch: training loss and validation macro-F1.
     best_epoch_ : int
         The epoch whose weights were kept.
+    training_steps_ : int
+        Optimizer steps taken (fewer than planned when stopped early or by ``max_steps``).
     n_truncated_ : int
         Training rows longer than the strategy lets the encoder read.
     n_features_in_ : int
@@ -206,6 +218,8 @@ class TransformerClassifier(
         "lexicon": [Mapping, None],
         "context": [Interval(Integral, 0, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "frozen_layers": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -234,6 +248,8 @@ class TransformerClassifier(
         learning_rate: float = 5e-5,
         weight_decay: float = 0.01,
         warmup_ratio: float = 0.1,
+        max_steps: int | None = None,
+        frozen_layers: int = 0,
         val_size: float = 0.15,
         patience: int = 1,
         class_weight: str | None = "balanced",
@@ -255,6 +271,8 @@ class TransformerClassifier(
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
+        self.max_steps = max_steps
+        self.frozen_layers = frozen_layers
         self.val_size = val_size
         self.patience = patience
         self.class_weight = class_weight
@@ -288,6 +306,7 @@ class TransformerClassifier(
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
             model, tokenizer = _load_pretrained(source, len(self.classes_))
+            _freeze_lower_layers(model, int(self.frozen_layers), source.name)
             model.to(device)
             train, val = self._inner_split(codes, seed)
             rows = encode_rows(tokenizer, targets, texts, **self._encode_args())
@@ -336,22 +355,29 @@ class TransformerClassifier(
             weight = torch.tensor(w, dtype=torch.float32, device=device)
         loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
         optimizer = torch.optim.AdamW(
-            model.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay)
+            [p for p in model.parameters() if p.requires_grad],
+            lr=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
         )
         batch = int(self.batch_size)
         steps = int(self.epochs) * max(1, -(-len(examples) // batch))
+        if self.max_steps is not None:
+            steps = min(steps, int(self.max_steps))
         scheduler = get_linear_schedule_with_warmup(
             optimizer, int(float(self.warmup_ratio) * steps), steps
         )
         rng = np.random.RandomState(seed)
         self.history_, best, best_state, waited = [], -1.0, None, 0
         self.best_epoch_ = int(self.epochs)
+        taken = 0
         with _progress(steps) as bar:
             for epoch in range(1, int(self.epochs) + 1):
                 model.train()
-                total = 0.0
+                total, seen = 0.0, 0
                 order = examples[rng.permutation(len(examples))]
                 for start in range(0, len(order), batch):
+                    if taken == steps:
+                        break
                     idx = order[start : start + batch]
                     inputs = _batch(rows, idx, device)
                     labels = torch.as_tensor(codes[rows.owner[idx]], device=device)
@@ -364,8 +390,10 @@ class TransformerClassifier(
                     optimizer.step()
                     scheduler.step()
                     total += float(loss.detach()) * len(idx)
+                    seen += len(idx)
+                    taken += 1
                     bar.update(1)
-                record = {"epoch": epoch, "train_loss": total / max(1, len(order))}
+                record = {"epoch": epoch, "train_loss": total / max(1, seen)}
                 if len(val):
                     proba = self._pooled_proba(model, rows, device, np.isin(rows.owner, val))
                     pred = np.argmax(proba[val], axis=1)
@@ -381,8 +409,11 @@ class TransformerClassifier(
                 self.history_.append(record)
                 bar.set_postfix({k: round(v, 4) for k, v in record.items()}, refresh=False)
                 log.info("transformer epoch %s", record)
-                if len(val) and waited >= int(self.patience):
+                if (len(val) and waited >= int(self.patience)) or taken == steps:
                     break
+            self.training_steps_ = taken
+            if not len(val):
+                self.best_epoch_ = len(self.history_)  # the last, maybe cut by max_steps
             if best_state is not None:
                 model.load_state_dict(best_state)
 
@@ -453,6 +484,8 @@ class TransformerClassifier(
             "mixed_precision": bool(device == "cuda" and self.mixed_precision),
             "strategy": self.strategy,
             "max_length": int(self.max_length),
+            "frozen_layers": int(self.frozen_layers),
+            "training_steps": int(self.training_steps_),
             # Rows longer than the strategy reads (the rest of their text was not seen).
             "truncated_training_rows": int(self.n_truncated_),
         }
@@ -461,6 +494,8 @@ class TransformerClassifier(
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Models saved before the backend parameter existed ran on torch.
         state.setdefault("backend", "torch")
+        state.setdefault("max_steps", None)
+        state.setdefault("frozen_layers", 0)  # and, before this one, fine-tuned every layer
         super().__setstate__(state)
 
     def _runtime_model(self):
@@ -587,6 +622,42 @@ class _memory_guard:
                 " or a smaller model.max_length"
             ) from exc
         return False
+
+
+def _freeze_lower_layers(model, n: int, name: str) -> None:
+    """Stop gradients into the embeddings and the first ``n`` layers of ``model``'s encoder.
+
+    The layer stack is the encoder's longest ``layer`` / ``layers`` module list (BERT,
+    RoBERTa, DeBERTa, MiniLM: ``encoder.layer``; DistilBERT: ``transformer.layer``).
+    """
+    if n == 0:
+        return
+    import torch
+
+    base = model.base_model
+    stacks = [
+        module
+        for path, module in base.named_modules()
+        if isinstance(module, torch.nn.ModuleList)
+        and path.rsplit(".", 1)[-1] in ("layer", "layers")
+    ]
+    if not stacks:
+        raise ConfigError(
+            f"model.frozen_layers={n}: no layer stack found in {name!r} "
+            f"({type(base).__name__}); use model.frozen_layers=0"
+        )
+    layers = max(stacks, key=len)
+    if n > len(layers):
+        raise ConfigError(
+            f"model.frozen_layers={n}, but {name!r} has {len(layers)} layers; "
+            f"use at most {len(layers)}"
+        )
+    embeddings = getattr(base, "embeddings", None)
+    for module in (
+        embeddings if embeddings is not None else base.get_input_embeddings(),
+        *layers[:n],
+    ):
+        module.requires_grad_(False)
 
 
 def _load_pretrained(source, n_labels: int):

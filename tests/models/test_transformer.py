@@ -92,6 +92,36 @@ def test_early_stopping_keeps_the_best_epoch(encoder: Path) -> None:
     assert len(clf.history_) <= 3
 
 
+def test_frozen_layers_keep_their_pretrained_weights(encoder: Path) -> None:
+    from safetensors.numpy import load, load_file
+
+    X, y = training_data()
+    pretrained = load_file(str(next(encoder.glob("*.safetensors"))))
+    clf = TransformerClassifier(
+        encoder=str(encoder), val_size=0, frozen_layers=1, random_state=0, **ONE_EPOCH
+    ).fit(X, y)
+    tuned = load(clf.weights_.tobytes())
+
+    def weight(state: dict, suffix: str) -> np.ndarray:
+        return next(v for k, v in state.items() if k.endswith(suffix))
+
+    # The tiny encoder has one layer: frozen_layers=1 keeps it and the embeddings as they
+    # were, while the pooler and the new head still learn.
+    for frozen in ("embeddings.word_embeddings.weight", "layer.0.output.dense.weight"):
+        np.testing.assert_array_equal(weight(tuned, frozen), weight(pretrained, frozen))
+    assert not np.array_equal(
+        weight(tuned, "pooler.dense.weight"), weight(pretrained, "pooler.dense.weight")
+    )
+    assert clf.provenance_["frozen_layers"] == 1
+    every = TransformerClassifier(encoder=str(encoder), val_size=0, random_state=0, **ONE_EPOCH)
+    assert not np.array_equal(
+        weight(load(every.fit(X, y).weights_.tobytes()), "layer.0.output.dense.weight"),
+        weight(pretrained, "layer.0.output.dense.weight"),
+    )
+    with pytest.raises(ConfigError, match=r"frozen_layers=2, but .* has 1 layers; use at most 1"):
+        TransformerClassifier(encoder=str(encoder), frozen_layers=2, **ONE_EPOCH).fit(X, y)
+
+
 def test_saved_model_has_no_pickle_and_loads_equal(run: Path) -> None:
     assert untrusted_types(run / "model.skops") == []
     X, _ = training_data()
@@ -341,3 +371,17 @@ def test_real_minilm_fine_tunes_offline(monkeypatch) -> None:
     proba = clf.fit(X, y).predict_proba(X.head(4))
     assert proba.shape == (4, 3) and clf.provenance_["encoder"] == "all-MiniLM-L6-v2"
     assert len(clf.provenance_["weights_sha256"]) == 64
+
+
+def test_max_steps_stops_mid_epoch(encoder: Path) -> None:
+    X, y = training_data()
+    per_epoch = -(-len(y) // FAST["batch_size"])
+    capped = TransformerClassifier(
+        encoder=str(encoder), val_size=0, max_steps=per_epoch + 2, random_state=0, **FAST
+    ).fit(X, y)
+    # Two steps into the second of five epochs, then stop; that epoch is the one kept.
+    assert capped.training_steps_ == per_epoch + 2
+    assert [h["epoch"] for h in capped.history_] == [1, 2] and capped.best_epoch_ == 2
+    assert capped.provenance_["training_steps"] == per_epoch + 2
+    full = TransformerClassifier(encoder=str(encoder), val_size=0, random_state=0, **FAST)
+    assert full.fit(X, y).training_steps_ == FAST["epochs"] * per_epoch
