@@ -51,13 +51,15 @@ ENCODER = {
     "strategy": "closest_sentences",
     "max_length": int(os.environ.get("FNC_XENC_MAX_LENGTH", "128")),
     "epochs": int(os.environ.get("FNC_XENC_EPOCHS", "2")),
+    "frozen_layers": int(os.environ.get("FNC_XENC_FROZEN", "0")),
     "batch_size": 16,
-    "learning_rate": 5e-5,
+    "learning_rate": float(os.environ.get("FNC_XENC_LR", "5e-5")),
     "val_size": 0.1,
     "patience": 1,
     "class_weight": "balanced",
     "device": "cpu",
     "random_state": 0,
+    "backend": os.environ.get("FNC_XENC_BACKEND", "torch"),
 }
 
 
@@ -70,6 +72,9 @@ def folds() -> list[tuple[np.ndarray, np.ndarray]]:
 def cross_encoder_proba(k: int) -> tuple[np.ndarray, np.ndarray]:
     """(classes, probabilities over fold ``k``'s validation pairs), fitted once and cached."""
     tag = f"xenc_{ENCODER['strategy']}_{ENCODER['max_length']}_e{ENCODER['epochs']}"
+    tag += f"_f{ENCODER['frozen_layers']}" if ENCODER["frozen_layers"] else ""
+    tag += f"_lr{ENCODER['learning_rate']:g}" if ENCODER["learning_rate"] != 5e-5 else ""
+    tag += f"_{ENCODER['backend']}" if ENCODER["backend"] != "torch" else ""
     path = CACHE / f"{tag}_fold{k}.npz"
     if path.exists():
         saved = np.load(path, allow_pickle=False)

@@ -76,6 +76,13 @@ PINNED = {
         "raw",
         "claim_encoder_blend",
     ),
+    "fnc1_encoder_blend_fast": (
+        "fnc1",
+        "predefined",
+        {"train_parts": ["train", "val"], "test_part": "test"},
+        "raw",
+        "claim_encoder_blend",
+    ),
     "fnc1_tfidf_lr": (
         "fnc1",
         "predefined",
@@ -238,11 +245,12 @@ def test_fnc1_vote_slices_exactly_the_dense_cue_and_embed_columns():
     assert int(hgb.stop) == len(DENSE_NAMES) + len(CUE_NAMES) + len(EMBED_NAMES)
 
 
-def test_the_encoder_blend_base_is_the_pinned_fnc1_model():
+@pytest.mark.parametrize("experiment", ["fnc1_encoder_blend", "fnc1_encoder_blend_fast"])
+def test_the_encoder_blend_base_is_the_pinned_fnc1_model(experiment: str):
     """claim_encoder_blend holds its own copy of experiment=fnc1's features and model (a
     Hydra list cannot include another config group): the copy must not drift."""
     pin = compose_config(["experiment=fnc1"])
-    blend = compose_config(["experiment=fnc1_encoder_blend"])
+    blend = compose_config([f"experiment={experiment}"])
     features, classifier = OmegaConf.to_container(blend.model.base)["_args_"]
     expected_features = OmegaConf.to_container(pin.features)
     expected_features.pop("name")
