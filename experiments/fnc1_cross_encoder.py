@@ -52,6 +52,9 @@ ENCODER = {
     "max_length": int(os.environ.get("FNC_XENC_MAX_LENGTH", "128")),
     "epochs": int(os.environ.get("FNC_XENC_EPOCHS", "2")),
     "frozen_layers": int(os.environ.get("FNC_XENC_FROZEN", "0")),
+    "max_steps": int(os.environ["FNC_XENC_MAX_STEPS"])
+    if "FNC_XENC_MAX_STEPS" in os.environ
+    else None,
     "batch_size": 16,
     "learning_rate": float(os.environ.get("FNC_XENC_LR", "5e-5")),
     "val_size": 0.1,
@@ -73,6 +76,7 @@ def cross_encoder_proba(k: int) -> tuple[np.ndarray, np.ndarray]:
     """(classes, probabilities over fold ``k``'s validation pairs), fitted once and cached."""
     tag = f"xenc_{ENCODER['strategy']}_{ENCODER['max_length']}_e{ENCODER['epochs']}"
     tag += f"_f{ENCODER['frozen_layers']}" if ENCODER["frozen_layers"] else ""
+    tag += f"_s{ENCODER['max_steps']}" if ENCODER["max_steps"] else ""
     tag += f"_lr{ENCODER['learning_rate']:g}" if ENCODER["learning_rate"] != 5e-5 else ""
     tag += f"_{ENCODER['backend']}" if ENCODER["backend"] != "torch" else ""
     path = CACHE / f"{tag}_fold{k}.npz"
