@@ -385,3 +385,23 @@ def test_max_steps_stops_mid_epoch(encoder: Path) -> None:
     assert capped.provenance_["training_steps"] == per_epoch + 2
     full = TransformerClassifier(encoder=str(encoder), val_size=0, random_state=0, **FAST)
     assert full.fit(X, y).training_steps_ == FAST["epochs"] * per_epoch
+
+
+def test_frozen_layers_find_the_layer_stack_of_other_encoders() -> None:
+    """DistilBERT keeps its layers under ``transformer.layer``, not BERT's ``encoder.layer``."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from stance.models.transformer import _freeze_lower_layers
+
+    config = DistilBertConfig(vocab_size=50, dim=16, hidden_dim=32, n_layers=2, n_heads=2)
+    model = DistilBertForSequenceClassification(config)
+    _freeze_lower_layers(model, 1, "tiny-distilbert")
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert not any(
+        n.startswith(("distilbert.embeddings.", "distilbert.transformer.layer.0."))
+        for n in trainable
+    )
+    assert any(n.startswith("distilbert.transformer.layer.1.") for n in trainable)
+    assert any(n.startswith("classifier.") for n in trainable)
+    with pytest.raises(ConfigError, match="has 2 layers"):
+        _freeze_lower_layers(DistilBertForSequenceClassification(config), 3, "tiny-distilbert")
