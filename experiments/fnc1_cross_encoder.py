@@ -42,6 +42,7 @@ from stance.data.clean import TextCleaner
 from stance.data.pair_folds import unseen_pair_folds
 from stance.data.table import ModelInput
 from stance.models.transformer import TransformerClassifier
+from stance.models.two_stage import blend_split
 
 UNRELATED = "unrelated"
 #: The encoder's share of the related split; 0 is the pinned model alone. The choice: the
@@ -119,20 +120,15 @@ def pinned_proba(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def mixed(classes, pin, x_classes, xenc, w: float, how: str = "linear") -> np.ndarray:
-    """The pinned probabilities with the related classes' share of the related mass replaced
-    by ``w`` x the cross-encoder's + ``1 - w`` x the pinned model's own (``how="linear"``),
-    or by their weighted geometric mean, renormalised (``how="geometric"``)."""
+    """The pinned probabilities with the related classes' share of the related mass blended
+    with the cross-encoder's (weight ``w``, ``how`` linear or geometric), as
+    ``model=claim_encoder_blend`` does (:func:`stance.models.two_stage.blend_split`)."""
     out = pin.copy()
     rel = np.flatnonzero(classes != UNRELATED)
     mass = pin[:, rel].sum(axis=1, keepdims=True)
     own = pin[:, rel] / np.maximum(mass, 1e-12)
     order = [int(np.flatnonzero(x_classes == c)[0]) for c in classes[rel]]
-    if how == "linear":
-        share = w * xenc[:, order] + (1 - w) * own
-    else:
-        share = np.exp(w * np.log(xenc[:, order] + 1e-9) + (1 - w) * np.log(own + 1e-9))
-        share /= share.sum(axis=1, keepdims=True)
-    out[:, rel] = mass * share
+    out[:, rel] = mass * blend_split(xenc[:, order], own, w, how)
     return out
 
 

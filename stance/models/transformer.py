@@ -368,7 +368,6 @@ class TransformerClassifier(
         )
         rng = np.random.RandomState(seed)
         self.history_, best, best_state, waited = [], -1.0, None, 0
-        self.best_epoch_ = int(self.epochs)
         taken = 0
         with _progress(steps) as bar:
             for epoch in range(1, int(self.epochs) + 1):
@@ -412,8 +411,8 @@ class TransformerClassifier(
                 if (len(val) and waited >= int(self.patience)) or taken == steps:
                     break
             self.training_steps_ = taken
-            if not len(val):
-                self.best_epoch_ = len(self.history_)  # the last, maybe cut by max_steps
+            if not len(val):  # no validation: the last epoch, maybe cut short by max_steps
+                self.best_epoch_ = len(self.history_)
             if best_state is not None:
                 model.load_state_dict(best_state)
 
@@ -653,10 +652,9 @@ def _freeze_lower_layers(model, n: int, name: str) -> None:
             f"use at most {len(layers)}"
         )
     embeddings = getattr(base, "embeddings", None)
-    for module in (
-        embeddings if embeddings is not None else base.get_input_embeddings(),
-        *layers[:n],
-    ):
+    if embeddings is None:  # an encoder without an embeddings block: its token table
+        embeddings = base.get_input_embeddings()
+    for module in (embeddings, *layers[:n]):
         module.requires_grad_(False)
 
 

@@ -249,23 +249,27 @@ class RestBlendClassifier(ClassifierMixin, BaseEstimator):
             # second_ was fitted on the rest rows: its classes are rest_labels_, in order.
             second = self.second_.predict_proba(_rows(X, asked))
             own = out[np.ix_(asked, rest_cols)] / np.maximum(mass[asked, None], 1e-12)
-            out[np.ix_(asked, rest_cols)] = mass[asked, None] * self._split(second, own)
+            out[np.ix_(asked, rest_cols)] = mass[asked, None] * blend_split(
+                second, own, float(self.weight), self.mix
+            )
         return out
-
-    def _split(self, second: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """The blended split of the non-gate mass (rows sum to 1)."""
-        w = float(self.weight)
-        if self.mix == "linear":
-            return w * second + (1 - w) * own
-        tiny = np.finfo(np.float64).tiny
-        log = w * np.log(np.maximum(second, tiny)) + (1 - w) * np.log(np.maximum(own, tiny))
-        split = np.exp(log - log.max(axis=1, keepdims=True))
-        return split / split.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
         """The most probable label of :meth:`predict_proba`."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def blend_split(second: np.ndarray, own: np.ndarray, weight: float, mix: str) -> np.ndarray:
+    """Two splits of the non-gate mass (rows sum to 1) blended: ``weight`` x ``second`` +
+    ``1 - weight`` x ``own`` (``mix="linear"``), or their weighted geometric mean,
+    renormalised (``mix="geometric"``). Rows of the result sum to 1."""
+    if mix == "linear":
+        return weight * second + (1 - weight) * own
+    tiny = np.finfo(np.float64).tiny
+    log = weight * np.log(np.maximum(second, tiny)) + (1 - weight) * np.log(np.maximum(own, tiny))
+    split = np.exp(log - log.max(axis=1, keepdims=True))
+    return split / split.sum(axis=1, keepdims=True)
 
 
 def _logistic() -> LogisticRegression:
