@@ -62,6 +62,7 @@ ENCODER = {
     "patience": 1,
     "class_weight": "balanced",
     "device": "cpu",
+    "mixed_precision_cpu": os.environ.get("FNC_XENC_BF16", "0") == "1",
     "random_state": 0,
     "backend": os.environ.get("FNC_XENC_BACKEND", "torch"),
 }
@@ -80,6 +81,7 @@ def cross_encoder_proba(k: int) -> tuple[np.ndarray, np.ndarray]:
     tag += f"_s{ENCODER['max_steps']}" if ENCODER["max_steps"] else ""
     tag += f"_lr{ENCODER['learning_rate']:g}" if ENCODER["learning_rate"] != 5e-5 else ""
     tag += f"_{ENCODER['backend']}" if ENCODER["backend"] != "torch" else ""
+    tag += "_bf16" if ENCODER["mixed_precision_cpu"] else ""
     path = CACHE / f"{tag}_fold{k}.npz"
     if path.exists():
         saved = np.load(path, allow_pickle=False)

@@ -4,7 +4,8 @@
 ``text``, ``target``): the pipeline's features step is ``features=raw``. The
 target and the article go in as a sentence pair; long articles follow one of
 the strategies of :mod:`stance.models.encoder_inputs`. Training is seeded and,
-on CPU, deterministic; on a GPU it runs in bfloat16 autocast. An inner
+on CPU, deterministic; on a GPU it runs in bfloat16 autocast (on CPU too with
+``mixed_precision_cpu``). An inner
 stratified validation part stops training early and keeps the best epoch.
 
 The fitted model is saved safely: the weights as safetensors bytes, the
@@ -167,6 +168,12 @@ class TransformerClassifier(
         ``mixed_precision``).
     mixed_precision : bool
         bfloat16 autocast on a GPU.
+    mixed_precision_cpu : bool
+        bfloat16 autocast on CPU too (Hugging Face's ``bf16=True`` with ``use_cpu``). Off
+        by default so that CPU runs stay float32; on a CPU with native bfloat16
+        (AVX512-BF16 or AMX) a step is about 1.4x faster (MiniLM at 64 tokens, batch 16,
+        3 layers frozen, this repository's 2-core EPYC: 0.34 s -> 0.24 s). Seeded runs stay
+        repeatable on one machine; the weights are kept in float32.
     trusted : bool
         Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
     random_state : int or None
@@ -229,6 +236,7 @@ class TransformerClassifier(
         "class_weight": [StrOptions({"balanced"}), None],
         "device": [StrOptions(set(DEVICES))],
         "mixed_precision": ["boolean"],
+        "mixed_precision_cpu": ["boolean"],
         "trusted": ["boolean"],
         "random_state": ["random_state"],
         "backend": [StrOptions(set(BACKENDS))],
@@ -255,6 +263,7 @@ class TransformerClassifier(
         class_weight: str | None = "balanced",
         device: str = "auto",
         mixed_precision: bool = True,
+        mixed_precision_cpu: bool = False,
         trusted: bool = False,
         random_state: int | None = None,
         backend: str = "torch",
@@ -278,6 +287,7 @@ class TransformerClassifier(
         self.class_weight = class_weight
         self.device = device
         self.mixed_precision = mixed_precision
+        self.mixed_precision_cpu = mixed_precision_cpu
         self.trusted = trusted
         self.random_state = random_state
         self.backend = backend
@@ -302,6 +312,11 @@ class TransformerClassifier(
         import torch
 
         device = _pick_device(self.device)
+        if device == "cpu" and self.mixed_precision_cpu and not _cpu_has_bf16():
+            log.warning(
+                "mixed_precision_cpu=true, but this CPU has no native bfloat16 (AVX512-BF16 or "
+                "AMX): steps emulate it and may be slower than float32"
+            )
         seed = 0 if self.random_state is None else int(self.random_state)
         with torch.random.fork_rng(devices=[] if device == "cpu" else None):
             torch.manual_seed(seed)
@@ -416,13 +431,17 @@ class TransformerClassifier(
             if best_state is not None:
                 model.load_state_dict(best_state)
 
+    def _bf16(self, device: str) -> bool:
+        """Whether this device runs in bfloat16 autocast."""
+        return bool(self.mixed_precision if device == "cuda" else self.mixed_precision_cpu)
+
     def _autocast(self, device: str):
         import contextlib
 
         import torch
 
-        if device == "cuda" and self.mixed_precision:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self._bf16(device):
+            return torch.autocast(device, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _pooled_proba(
@@ -480,7 +499,7 @@ class TransformerClassifier(
             }
         self.provenance_ = {
             **source.provenance(device),
-            "mixed_precision": bool(device == "cuda" and self.mixed_precision),
+            "mixed_precision": self._bf16(device),
             "strategy": self.strategy,
             "max_length": int(self.max_length),
             "frozen_layers": int(self.frozen_layers),
@@ -495,6 +514,7 @@ class TransformerClassifier(
         state.setdefault("backend", "torch")
         state.setdefault("max_steps", None)
         state.setdefault("frozen_layers", 0)  # and, before this one, fine-tuned every layer
+        state.setdefault("mixed_precision_cpu", False)  # and ran float32 on CPU
         super().__setstate__(state)
 
     def _runtime_model(self):
@@ -576,6 +596,16 @@ def _batch(rows: EncodedRows, idx: np.ndarray, device: str) -> dict[str, Any]:
     import torch
 
     return {k: torch.from_numpy(v).to(device) for k, v in _padded(rows, idx).items()}
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
 
 
 def _padded(rows: EncodedRows, idx: np.ndarray) -> dict[str, np.ndarray]:

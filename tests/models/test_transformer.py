@@ -81,6 +81,38 @@ def test_same_seed_same_probabilities(encoder: Path) -> None:
     assert not np.array_equal(proba(1), first)
 
 
+def test_cpu_bfloat16_is_repeatable_and_keeps_float32_weights(encoder: Path) -> None:
+    from safetensors.numpy import load
+
+    X, y = training_data()
+
+    def fit(bf16: bool) -> TransformerClassifier:
+        clf = TransformerClassifier(
+            encoder=str(encoder), val_size=0, random_state=0, mixed_precision_cpu=bf16, **ONE_EPOCH
+        )
+        return clf.fit(X, y)
+
+    bf16, again, fp32 = fit(True), fit(True), fit(False)
+    np.testing.assert_array_equal(bf16.predict_proba(X), again.predict_proba(X))
+    # bfloat16 rounds every activation, so the autocast really ran: other numbers than float32.
+    assert not np.array_equal(bf16.predict_proba(X), fp32.predict_proba(X))
+    assert {v.dtype for v in load(bf16.weights_.tobytes()).values()} == {np.dtype("float32")}
+    assert bf16.provenance_["mixed_precision"] is True
+    assert fp32.provenance_["mixed_precision"] is False
+
+
+def test_cpu_bfloat16_without_native_support_warns(encoder: Path, monkeypatch, caplog) -> None:
+    import stance.models.transformer as transformer
+
+    X, y = training_data()
+    monkeypatch.setattr(transformer, "_cpu_has_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="stance.models.transformer"):
+        TransformerClassifier(
+            encoder=str(encoder), val_size=0, mixed_precision_cpu=True, **ONE_EPOCH
+        ).fit(X, y)
+    assert "no native bfloat16" in caplog.text
+
+
 def test_early_stopping_keeps_the_best_epoch(encoder: Path) -> None:
     X, y = training_data()
     clf = TransformerClassifier(
@@ -405,3 +437,19 @@ def test_frozen_layers_find_the_layer_stack_of_other_encoders() -> None:
     assert any(n.startswith("classifier.") for n in trainable)
     with pytest.raises(ConfigError, match="has 2 layers"):
         _freeze_lower_layers(DistilBertForSequenceClassification(config), 3, "tiny-distilbert")
+
+
+def test_models_saved_before_the_cpu_budget_parameters_load_with_their_old_behaviour(
+    fitted: TransformerClassifier,
+) -> None:
+    state = fitted.__getstate__()
+    for added in ("max_steps", "frozen_layers", "mixed_precision_cpu"):
+        del state[added]
+    old = TransformerClassifier.__new__(TransformerClassifier)
+    old.__setstate__(state)
+    params = old.get_params()
+    assert (params["max_steps"], params["frozen_layers"], params["mixed_precision_cpu"]) == (
+        None,
+        0,
+        False,
+    )
