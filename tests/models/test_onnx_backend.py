@@ -274,6 +274,32 @@ def test_session_threads_apply_to_new_sessions(fitted: TransformerClassifier) ->
         onnx_backend.set_session_threads(0)
 
 
+def test_int8_vectors_do_not_depend_on_what_the_cache_saw_before(
+    encoder: Path, tmp_path: Path
+) -> None:
+    """int8 scales a call's activations together, so a text's vector depends on its peers;
+    a run must get the same vectors whether or not other calls filled the cache first."""
+    texts = [f"Putin and Trump {w} about sanctions and talks." for w in ("spoke", "argued")]
+    others = [f"{'A much longer sentence about the summit, ' * k}the end." for k in range(1, 8)]
+
+    def embed(docs: list[str], cache: str) -> np.ndarray:
+        return SentenceEmbedding(
+            model_name=str(encoder), backend="onnx-int8", cache_dir=cache
+        ).embed(docs)
+
+    cold = embed(texts, "")
+    among_others = embed(others + texts, "")[len(others) :]
+    assert not np.array_equal(among_others, cold)  # the peer effect is real
+    cache = str(tmp_path / "vectors")
+    embed(others + texts, cache)  # another call caches these texts among other peers
+    np.testing.assert_array_equal(embed(texts, cache), cold)
+    np.testing.assert_array_equal(embed(texts, cache), cold)  # now from the cache
+    # An interrupted call (one vector missing) is recomputed whole, with the same peers.
+    call = next(p for p in Path(cache).rglob("call-*") if len(list(p.rglob("*.npy"))) == 2)
+    next(call.rglob("*.npy")).unlink()
+    np.testing.assert_array_equal(embed(texts, cache), cold)
+
+
 def test_tagging_leaves_the_sentence_vector_cache_alone(encoder: Path, tmp_path: Path) -> None:
     """Training caches each sentence's vector; tagging an archive must not (one file per
     sentence), while stance.load keeps the cache for notebook use."""
