@@ -4,8 +4,8 @@ What a CPU fine-tune costs is steps x seconds per step. This measures the second
 user meets it, through ``TransformerClassifier.fit`` (tokenising, freezing, the optimizer
 and the schedule included): each setting is fitted with ``max_steps`` = ``--short`` and
 ``--long`` on synthetic pairs that fill ``max_length``, and the cost of one step is the
-difference over the extra steps, so loading the encoder is not counted. Run it on an idle
-machine; the figures are in experiments/RESULTS.md.
+difference over the extra steps, so loading the encoder is not counted (a warm-up fit per
+precision runs first). Run it on an idle machine; the figures are in experiments/RESULTS.md.
 
     python experiments/bench_train_step.py --lengths 64 128 --frozen 0 3
 """
@@ -76,6 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     X, y = pairs(16 * args.long)
     print(f"CPU bfloat16 native: {_cpu_has_bf16()}")
+    for bf16 in (False, True):  # one-time costs (thread pools, kernel choice) of each precision
+        fit_seconds(args.lengths[0], args.frozen[0], bf16, 2, X, y)
     print("| max_length | frozen layers | float32 s/step | bfloat16 s/step | speed-up |")
     print("| --- | --- | --- | --- | --- |")
     for length in args.lengths:

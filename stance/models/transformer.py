@@ -171,9 +171,9 @@ class TransformerClassifier(
     mixed_precision_cpu : bool
         bfloat16 autocast on CPU too (Hugging Face's ``bf16=True`` with ``use_cpu``). Off
         by default so that CPU runs stay float32; on a CPU with native bfloat16
-        (AVX512-BF16 or AMX) a step is about 1.4x faster (MiniLM at 64 tokens, batch 16,
-        3 layers frozen, this repository's 2-core EPYC: 0.34 s -> 0.24 s). Seeded runs stay
-        repeatable on one machine; the weights are kept in float32.
+        (AVX512-BF16 or AMX) a step is 1.4-1.6x faster (MiniLM at 64 tokens, batch 16,
+        3 layers frozen, a 2-core EPYC: 0.39 s -> 0.27 s; experiments/bench_train_step.py).
+        Seeded runs stay repeatable on one machine; the weights are kept in float32.
     trusted : bool
         Allow an encoder directory that holds only a pickled ``.bin`` checkpoint.
     random_state : int or None
