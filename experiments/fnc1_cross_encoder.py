@@ -67,6 +67,16 @@ ENCODER = {
     "backend": os.environ.get("FNC_XENC_BACKEND", "torch"),
 }
 
+#: Settings that name a cached schedule when they differ from session 9's: (key, its
+#: value then, the cache-name suffix).
+TAGGED = (
+    ("frozen_layers", 0, "_f{}"),
+    ("max_steps", None, "_s{}"),
+    ("learning_rate", 5e-5, "_lr{:g}"),
+    ("backend", "torch", "_{}"),
+    ("mixed_precision_cpu", False, "_bf16"),
+)
+
 
 def folds() -> list[tuple[np.ndarray, np.ndarray]]:
     pairs = training_pairs()
@@ -77,11 +87,9 @@ def folds() -> list[tuple[np.ndarray, np.ndarray]]:
 def cross_encoder_proba(k: int) -> tuple[np.ndarray, np.ndarray]:
     """(classes, probabilities over fold ``k``'s validation pairs), fitted once and cached."""
     tag = f"xenc_{ENCODER['strategy']}_{ENCODER['max_length']}_e{ENCODER['epochs']}"
-    tag += f"_f{ENCODER['frozen_layers']}" if ENCODER["frozen_layers"] else ""
-    tag += f"_s{ENCODER['max_steps']}" if ENCODER["max_steps"] else ""
-    tag += f"_lr{ENCODER['learning_rate']:g}" if ENCODER["learning_rate"] != 5e-5 else ""
-    tag += f"_{ENCODER['backend']}" if ENCODER["backend"] != "torch" else ""
-    tag += "_bf16" if ENCODER["mixed_precision_cpu"] else ""
+    tag += "".join(
+        suffix.format(ENCODER[name]) for name, default, suffix in TAGGED if ENCODER[name] != default
+    )
     path = CACHE / f"{tag}_fold{k}.npz"
     if path.exists():
         saved = np.load(path, allow_pickle=False)
